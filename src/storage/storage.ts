@@ -1,0 +1,34 @@
+/**
+ * The storage port: a small ordered byte store with named tables. Two engines implement it
+ * (LMDB on disk, memory for tests and the simulator) and both pass test/storage/contract.ts.
+ *
+ * Rules every engine keeps (docs/SPEC.md, ST-*):
+ * - ST1 `write` applies its ops atomically; its promise resolves only once they are durable
+ *   (for LMDB: committed and synced). Callers acknowledge nothing before that.
+ * - ST2 `get` sees every op of every `write` already called, even before it is durable
+ *   (read-your-writes inside the process), so coordinators never act on stale local state.
+ * - ST3 `range` yields keys in ascending UTF-8 byte order within [gte, lt), at most `limit`.
+ *   It reflects at least every durable write.
+ * - ST4 values are returned as they were written, byte for byte.
+ */
+
+export type WriteOp =
+  | { readonly type: 'put'; readonly table: string; readonly key: string; readonly value: Uint8Array }
+  | { readonly type: 'del'; readonly table: string; readonly key: string };
+
+export interface RangeOptions {
+  /** Inclusive lower bound. */
+  readonly gte?: string;
+  /** Exclusive upper bound. */
+  readonly lt?: string;
+  readonly limit?: number;
+}
+
+export interface Storage {
+  get(table: string, key: string): Uint8Array | undefined;
+  write(ops: readonly WriteOp[]): Promise<void>;
+  range(table: string, options?: RangeOptions): Iterable<[string, Uint8Array]>;
+  /** Number of entries in a table (durable state). */
+  count(table: string): number;
+  close(): Promise<void>;
+}
