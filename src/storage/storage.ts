@@ -32,3 +32,23 @@ export interface Storage {
   count(table: string): number;
   close(): Promise<void>;
 }
+
+/**
+ * The longest key an engine accepts, in UTF-8 bytes. LMDB's limit with its default 4 KiB pages;
+ * the memory engine enforces the same bound so the simulator rejects exactly what disk would.
+ * Client keys are at most 512 bytes (CONTRACT §3), which leaves room for internal prefixes.
+ */
+export const keyBytesMax = 1978;
+
+/**
+ * A write that the engine could not make durable (disk full, I/O error, map full). Its ops were
+ * not applied and are no longer visible to `get`. Maps to `KV_STORAGE_IO` (HTTP 507).
+ */
+export class StorageIoError extends Error {
+  readonly code = 'KV_STORAGE_IO';
+
+  constructor(message: string, cause: unknown) {
+    super(message, { cause });
+    this.name = 'StorageIoError';
+  }
+}

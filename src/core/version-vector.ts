@@ -1,0 +1,96 @@
+import type { NodeId } from './types.ts';
+import { isNodeId } from './types.ts';
+
+/**
+ * Version vectors: actor (node id) → number of events that actor coordinated for one key.
+ *
+ * Represented as null-prototype objects so that actor names such as `constructor` can never
+ * reach Object.prototype, and so that they serialise to the `{"n1":3}` form of the contract.
+ * Treat them as immutable: every function returns a new vector.
+ */
+export type VersionVector = Readonly<Record<NodeId, number>>;
+
+/** A dot names one event: the `counter`-th write coordinated by `actor` (Preguiça et al., DVV). */
+export interface Dot {
+  readonly actor: NodeId;
+  readonly counter: number;
+}
+
+export type Ordering = 'equal' | 'before' | 'after' | 'concurrent';
+
+export function emptyVector(): VersionVector {
+  return Object.create(null) as Record<NodeId, number>;
+}
+
+export function counterOf(vv: VersionVector, actor: NodeId): number {
+  return Object.hasOwn(vv, actor) ? (vv[actor] ?? 0) : 0;
+}
+
+/** Pointwise maximum: the least vector that has seen everything either has seen. */
+export function mergeVectors(a: VersionVector, b: VersionVector): VersionVector {
+  const out = Object.create(null) as Record<NodeId, number>;
+  for (const k of Object.keys(a)) out[k] = a[k] ?? 0;
+  for (const k of Object.keys(b)) {
+    const v = b[k] ?? 0;
+    if (!(k in out) || (out[k] ?? 0) < v) out[k] = v;
+  }
+  return out;
+}
+
+/** The vector with one actor's entry set (never lowered). */
+export function withEvent(vv: VersionVector, dot: Dot): VersionVector {
+  const out = mergeVectors(vv, emptyVector()) as Record<NodeId, number>;
+  if (counterOf(vv, dot.actor) < dot.counter) out[dot.actor] = dot.counter;
+  return out;
+}
+
+/** Whether `vv` has seen the event `dot`. */
+export function coversDot(vv: VersionVector, dot: Dot): boolean {
+  return counterOf(vv, dot.actor) >= dot.counter;
+}
+
+/** a ≥ b: a has seen every event b has. */
+export function descends(a: VersionVector, b: VersionVector): boolean {
+  for (const k of Object.keys(b)) {
+    if (counterOf(a, k) < (b[k] ?? 0)) return false;
+  }
+  return true;
+}
+
+export function compareVectors(a: VersionVector, b: VersionVector): Ordering {
+  const ab = descends(a, b);
+  const ba = descends(b, a);
+  if (ab && ba) return 'equal';
+  if (ab) return 'after';
+  if (ba) return 'before';
+  return 'concurrent';
+}
+
+/** Largest counter any actor may have; keeps vectors exact in float64 and msgpack. */
+export const COUNTER_MAX = Number.MAX_SAFE_INTEGER;
+/** Actors per vector; a key is written by its replicas (and fallbacks), so this is generous. */
+export const VECTOR_ACTORS_MAX = 256;
+
+/**
+ * Parses a vector from untrusted input (wire, context, JSON). Returns undefined when the
+ * shape is wrong, so each caller can raise the error that fits its layer.
+ */
+export function parseVector(value: unknown): VersionVector | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
+  const out = Object.create(null) as Record<NodeId, number>;
+  let n = 0;
+  for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+    if (++n > VECTOR_ACTORS_MAX) return undefined;
+    if (!isNodeId(k)) return undefined;
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > COUNTER_MAX) return undefined;
+    if (v > 0) out[k] = v;
+  }
+  return out;
+}
+
+/** A plain, key-sorted copy for JSON output and canonical hashing. */
+export function vectorToJSON(vv: VersionVector): Record<NodeId, number> {
+  const out: Record<NodeId, number> = {};
+  for (const k of Object.keys(vv).sort()) Object.defineProperty(out, k, { value: vv[k], enumerable: true, writable: true, configurable: true });
+  return out;
+}

@@ -1,0 +1,45 @@
+import type { NodeId, PeerAddress } from '../core/types.ts';
+
+/** Everything a node is told at start. Defaults follow Dynamo / Riak (N=3, R=2, W=2, Q=64). */
+export interface NodeConfig {
+  readonly id: NodeId;
+  readonly zone: string;
+  /** The HTTP address clients and peers see, e.g. http://127.0.0.1:7001. */
+  readonly httpUrl: string;
+  readonly peer: PeerAddress;
+  /** Other nodes' HTTP addresses (host:port) to bootstrap membership from. */
+  readonly seeds: readonly string[];
+  /** Replicas per key. */
+  readonly n: number;
+  readonly r: number;
+  readonly w: number;
+  /** Ring size Q: fixed, equal partitions; a power of two. */
+  readonly partitions: number;
+  /** Default per-request time-out. */
+  readonly requestTimeoutMs: number;
+  /** How long a coordinator keeps collecting late replies after answering, for read repair. */
+  readonly readRepairWaitMs: number;
+  readonly gossipIntervalMs: number;
+  /** Largest value accepted, in bytes. */
+  readonly valueBytesMax: number;
+  /** Join the cluster on start when seeds are given (false = wait for POST /admin/join). */
+  readonly join: boolean;
+  readonly hintedHandoff: boolean;
+  readonly antiEntropyIntervalMs: number;
+}
+
+export const DEFAULTS = {
+  zone: 'default',
+  n: 3,
+  r: 2,
+  w: 2,
+  partitions: 64,
+  requestTimeoutMs: 3000,
+  readRepairWaitMs: 200,
+  gossipIntervalMs: 1000,
+  // 1 MiB: Riak warns at 1 MiB objects and Dynamo targets objects under 1 MB.
+  valueBytesMax: 1024 * 1024,
+  join: true,
+  hintedHandoff: true,
+  antiEntropyIntervalMs: 10_000,
+} as const;

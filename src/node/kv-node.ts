@@ -1,0 +1,685 @@
+import type { NodeId, PartitionIndex, PeerAddress } from '../core/types.ts';
+import { KvError } from '../core/errors.ts';
+import type { Storage } from '../storage/storage.ts';
+import type { Transport } from '../transport/transport.ts';
+import type { VersionedRecord } from '../core/siblings.ts';
+import { coordinateWrite, isDeleted, liveSiblings, sameVersions, syncRecords } from '../core/siblings.ts';
+import { decodeContext } from '../core/context.ts';
+import { emptyVector } from '../core/version-vector.ts';
+import type { ClusterView, MemberInfo } from '../core/membership.ts';
+import { claim, mergeViews, sameView, viewFromWire, viewToWire } from '../core/membership.ts';
+import { partitionOfKey, preferenceList } from '../core/ring.ts';
+import type { Clock } from './clock.ts';
+import type { NodeConfig } from './config.ts';
+import type { ForwardedWrite, PeerMessage } from './peer-messages.ts';
+import { errorFromWire, errorToWire } from './peer-messages.ts';
+import { decodeRecord, encodeRecord, recordFromWire, recordToWire } from './record-codec.ts';
+import { dataKey, dataRange, keyOfDataKey, META_TABLE, DATA_TABLE, VIEW_META_KEY } from './storage-layout.ts';
+import { EventHub } from './node-events.ts';
+import { Liveness } from './liveness.ts';
+import { QuorumCall } from './quorum-call.ts';
+
+export interface NodeDeps {
+  readonly config: NodeConfig;
+  readonly storage: Storage;
+  readonly transport: Transport<PeerMessage>;
+  readonly clock: Clock;
+  readonly random: () => number;
+  /** Learns a seed's id and peer address (HTTP in the server, a table in the simulator). */
+  readonly discoverSeed?: (seed: string) => Promise<{ id: NodeId; peer: PeerAddress }>;
+}
+
+export interface ReadOptions {
+  readonly r: number;
+  readonly timeoutMs: number;
+}
+export interface WriteOptions {
+  readonly w: number;
+  readonly timeoutMs: number;
+  readonly context: string | null;
+}
+
+/** The result of a quorum read: the merged record (undefined = never written anywhere). */
+export interface ReadResult {
+  readonly record: VersionedRecord | undefined;
+  readonly replied: number;
+}
+
+export interface WriteResult {
+  readonly record: VersionedRecord;
+  readonly coordinator: NodeId;
+}
+
+/** How long a node with seeds waits to hear from them before it may create the first ring. */
+const BOOTSTRAP_WAIT_MS = 3000;
+/** Keys returned by one listing, at most. */
+export const LIST_LIMIT_MAX = 10_000;
+
+/**
+ * One database node: the I/O shell around the sans-I/O core. It owns the storage and the
+ * transport, coordinates client requests (Dynamo §4.5: any node takes any request; a write is
+ * coordinated by a replica of its key) and serves its peers' requests.
+ */
+export class KvNode {
+  readonly id: NodeId;
+  readonly config: NodeConfig;
+  readonly events = new EventHub();
+  readonly startedAtMs: number;
+  readonly #storage: Storage;
+  readonly #transport: Transport<PeerMessage>;
+  readonly #clock: Clock;
+  readonly #random: () => number;
+  readonly #discoverSeed: NodeDeps['discoverSeed'];
+  readonly #liveness: Liveness;
+  #view: ClusterView;
+  #nextRequestId = 1;
+  readonly #pending = new Map<number, (from: NodeId, m: PeerMessage) => void>();
+  #gossipTimer: unknown = null;
+  #seedsHeard = new Set<NodeId>();
+  #seedIds = new Map<string, NodeId>();
+  #closed = false;
+  readonly stats = { keys: 0, tombstones: 0, readRepairs: 0, forwarded: 0 };
+
+  constructor(deps: NodeDeps) {
+    this.config = deps.config;
+    this.id = deps.config.id;
+    this.#storage = deps.storage;
+    this.#transport = deps.transport;
+    this.#clock = deps.clock;
+    this.#random = deps.random;
+    this.#discoverSeed = deps.discoverSeed;
+    this.startedAtMs = deps.clock.now();
+    this.#liveness = new Liveness(deps.config.gossipIntervalMs);
+    this.#view = { members: new Map(), ring: null };
+  }
+
+  // ---------------------------------------------------------------- lifecycle
+
+  /** Loads state from disk, joins (or rejoins) the cluster and starts gossip. */
+  async start(): Promise<void> {
+    const saved = this.#storage.get(META_TABLE, VIEW_META_KEY);
+    const restored = saved ? viewFromWire(decodeMeta(saved)) : undefined;
+    const self = this.#selfInfo(restored?.members.get(this.id));
+    this.#view = { members: new Map(restored?.members ?? []).set(this.id, self), ring: restored?.ring ?? null };
+    this.#countKeys();
+    this.#transport.onMessage((from, m) => this.#onPeerMessage(from, m));
+    this.#applyPeers();
+    this.#claim();
+    await this.#persistView();
+    this.#scheduleGossip();
+    void this.#bootstrap();
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    if (this.#gossipTimer !== null) this.#clock.clearTimeout(this.#gossipTimer);
+    for (const [, reply] of this.#pending) reply(this.id, { t: 'put-r', id: 0, err: { code: 'KV_UNAVAILABLE', message: 'node shutting down' } });
+    this.#pending.clear();
+    await this.#transport.close();
+    await this.#storage.close();
+  }
+
+  #selfInfo(previous: MemberInfo | undefined): MemberInfo {
+    const c = this.config;
+    const same =
+      previous && previous.httpUrl === c.httpUrl && previous.peer.host === c.peer.host && previous.peer.port === c.peer.port && previous.zone === c.zone;
+    if (previous && same) return previous;
+    const status = previous?.status === 'valid' ? 'valid' : c.join || c.seeds.length === 0 ? 'joining' : 'left';
+    return { id: this.id, httpUrl: c.httpUrl, peer: c.peer, zone: c.zone, status, version: (previous?.version ?? 0) + 1 };
+  }
+
+  // ---------------------------------------------------------------- membership
+
+  get view(): ClusterView {
+    return this.#view;
+  }
+
+  memberState(id: NodeId): 'up' | 'suspect' | 'down' {
+    if (id === this.id) return 'up';
+    return this.#liveness.state(id, this.#clock.now(), this.#transport.isReachable(id));
+  }
+
+  /** POST /admin/join: this node asks to own partitions. */
+  async join(): Promise<void> {
+    const me = this.#view.members.get(this.id)!;
+    if (me.status === 'valid' || me.status === 'joining') return;
+    this.#setSelf({ ...me, status: 'joining', version: me.version + 1 });
+    await this.#persistView();
+  }
+
+  /** POST /admin/leave: this node gives up its partitions. */
+  async leave(): Promise<void> {
+    const me = this.#view.members.get(this.id)!;
+    if (me.status === 'leaving' || me.status === 'left') return;
+    this.#setSelf({ ...me, status: 'leaving', version: me.version + 1 });
+    await this.#persistView();
+  }
+
+  #setSelf(me: MemberInfo): void {
+    this.#view = { members: new Map(this.#view.members).set(this.id, me), ring: this.#view.ring };
+    this.#emit('member-status', { member: me.id, status: me.status });
+    this.#claim();
+    this.#gossipToAll();
+  }
+
+  async #bootstrap(): Promise<void> {
+    if (!this.#discoverSeed) return;
+    const pending = new Set(this.config.seeds);
+    while (!this.#closed && pending.size > 0) {
+      for (const seed of [...pending]) {
+        try {
+          const { id, peer } = await this.#discoverSeed(seed);
+          if (id === this.id) {
+            pending.delete(seed);
+            continue;
+          }
+          this.#seedIds.set(seed, id);
+          this.#transport.setPeer(id, peer);
+          this.#transport.send(id, { t: 'gossip', view: viewToWire(this.#view) });
+          pending.delete(seed);
+        } catch {
+          // The seed is not up yet; try again on the next round.
+        }
+      }
+      if (pending.size > 0) await new Promise<void>((res) => this.#clock.setTimeout(res, 250));
+    }
+  }
+
+  #mayCreateRing(): boolean {
+    if (this.config.seeds.length === 0) return true;
+    if (this.#clock.now() - this.startedAtMs >= BOOTSTRAP_WAIT_MS) return true;
+    const known = [...this.#seedIds.values()];
+    return known.length === this.config.seeds.length && known.every((id) => this.#seedsHeard.has(id));
+  }
+
+  #claim(): void {
+    const next = claim(this.#view, this.id, this.config.partitions, this.#mayCreateRing());
+    if (next) this.#adoptView(next);
+  }
+
+  #adoptView(next: ClusterView): void {
+    const before = this.#view;
+    this.#view = next;
+    for (const [id, m] of next.members) {
+      const old = before.members.get(id);
+      if (!old || old.status !== m.status) this.#emit('member-status', { member: id, status: m.status });
+    }
+    if (next.ring && next.ring !== before.ring && (!before.ring || next.ring.version !== before.ring.version)) {
+      this.#emit('ring-changed', { version: next.ring.version });
+    }
+    this.#applyPeers();
+    void this.#persistView();
+  }
+
+  #applyPeers(): void {
+    for (const m of this.#view.members.values()) {
+      if (m.id !== this.id) this.#transport.setPeer(m.id, m.peer);
+    }
+  }
+
+  async #persistView(): Promise<void> {
+    try {
+      await this.#storage.write([{ type: 'put', table: META_TABLE, key: VIEW_META_KEY, value: encodeMeta(viewToWire(this.#view)) }]);
+    } catch {
+      // Persisting membership is best effort: gossip restores it after a restart.
+    }
+  }
+
+  #scheduleGossip(): void {
+    if (this.#closed) return;
+    // Jitter spreads rounds so nodes started together do not gossip in lock step.
+    const delay = this.config.gossipIntervalMs * (0.75 + this.#random() * 0.5);
+    this.#gossipTimer = this.#clock.setTimeout(() => {
+      this.#gossipRound();
+      this.#scheduleGossip();
+    }, delay);
+  }
+
+  #gossipRound(): void {
+    this.#claim();
+    const peers = [...this.#view.members.values()].filter((m) => m.id !== this.id && m.status !== 'left');
+    if (peers.length === 0) return;
+    const target = peers[Math.floor(this.#random() * peers.length)]!;
+    this.#transport.send(target.id, { t: 'gossip', view: viewToWire(this.#view) });
+    // Also ping everyone cheaply so liveness is known for all members, not only the gossip target.
+    for (const p of peers) if (p !== target) this.#transport.send(p.id, { t: 'gossip', view: { members: [this.#view.members.get(this.id)!], ring: null } });
+  }
+
+  #gossipToAll(): void {
+    const wire = viewToWire(this.#view);
+    for (const m of this.#view.members.values()) if (m.id !== this.id) this.#transport.send(m.id, { t: 'gossip', view: wire });
+  }
+
+  #onGossip(from: NodeId, raw: unknown): void {
+    const incoming = viewFromWire(raw);
+    if (!incoming) return;
+    this.#seedsHeard.add(from);
+    // Nobody may change this node's own record but itself (except the claimant making it valid).
+    const mineNow = this.#view.members.get(this.id)!;
+    const merged = mergeViews(this.#view, incoming);
+    const mineMerged = merged.members.get(this.id);
+    const members = new Map(merged.members);
+    if (!mineMerged || (mineMerged.version < mineNow.version)) members.set(this.id, mineNow);
+    const next: ClusterView = { members, ring: merged.ring };
+    const changed = !sameView(this.#view, next);
+    if (changed) this.#adoptView(next);
+    this.#claim();
+    // Push-pull: answer a peer whose view lacks what we know, so views converge in one round.
+    if (incoming.ring !== null && !sameView(incoming, this.#view)) {
+      this.#transport.send(from, { t: 'gossip', view: viewToWire(this.#view) });
+    } else if (incoming.ring === null && incoming.members.size > 1) {
+      this.#transport.send(from, { t: 'gossip', view: viewToWire(this.#view) });
+    }
+  }
+
+  // ---------------------------------------------------------------- placement
+
+  /** The partition of a key and its preference list (the N replicas, zones spread). */
+  placement(key: string): { partition: PartitionIndex; replicas: NodeId[] } {
+    const ring = this.#view.ring;
+    if (!ring) throw new KvError('KV_UNAVAILABLE', 'the cluster has no ring yet (still forming)');
+    const partition = partitionOfKey(ring, key);
+    const zones = new Map<NodeId, string>();
+    for (const m of this.#view.members.values()) zones.set(m.id, m.zone);
+    return { partition, replicas: preferenceList(ring, partition, this.config.n, zones) };
+  }
+
+  /** Partitions for which this node is one of the N replicas. */
+  replicatedPartitions(): PartitionIndex[] {
+    const ring = this.#view.ring;
+    if (!ring) return [];
+    const zones = new Map<NodeId, string>();
+    for (const m of this.#view.members.values()) zones.set(m.id, m.zone);
+    const out: PartitionIndex[] = [];
+    for (let p = 0; p < ring.partitionCount; p++) if (preferenceList(ring, p, this.config.n, zones).includes(this.id)) out.push(p);
+    return out;
+  }
+
+  // ---------------------------------------------------------------- local storage
+
+  readLocal(key: string): VersionedRecord | undefined {
+    const ring = this.#view.ring;
+    if (!ring) return undefined;
+    const bytes = this.#storage.get(DATA_TABLE, dataKey(partitionOfKey(ring, key), key));
+    return bytes ? decodeRecord(bytes) : undefined;
+  }
+
+  /**
+   * Merges a record into what this replica holds and stores the result. The read and the write
+   * are issued in the same synchronous step (the storage sees pending writes, ST2), so two
+   * concurrent merges of one key cannot lose each other.
+   */
+  #mergeLocal(key: string, incoming: VersionedRecord): { merged: VersionedRecord; durable: Promise<void> } {
+    const ring = this.#view.ring;
+    if (!ring) throw new KvError('KV_UNAVAILABLE', 'the cluster has no ring yet (still forming)');
+    const k = dataKey(partitionOfKey(ring, key), key);
+    const bytes = this.#storage.get(DATA_TABLE, k);
+    const local = bytes ? decodeRecord(bytes) : undefined;
+    const merged = syncRecords(local, incoming)!;
+    if (local && sameVersions(local, merged)) return { merged: local, durable: Promise.resolve() };
+    this.#trackCounts(local, merged);
+    const durable = this.#storage.write([{ type: 'put', table: DATA_TABLE, key: k, value: encodeRecord(merged) }]);
+    return { merged, durable: storageErrors(durable) };
+  }
+
+  #trackCounts(before: VersionedRecord | undefined, after: VersionedRecord): void {
+    if (before) {
+      if (isDeleted(before)) this.stats.tombstones--;
+      else this.stats.keys--;
+    }
+    if (isDeleted(after)) this.stats.tombstones++;
+    else this.stats.keys++;
+  }
+
+  #countKeys(): void {
+    let keys = 0;
+    let tombstones = 0;
+    for (const [, bytes] of this.#storage.range(DATA_TABLE)) {
+      try {
+        if (isDeleted(decodeRecord(bytes))) tombstones++;
+        else keys++;
+      } catch {
+        // A corrupt record is reported when read; counting must not stop start-up.
+      }
+    }
+    this.stats.keys = keys;
+    this.stats.tombstones = tombstones;
+  }
+
+  /** Keys with a prefix that this node stores (live ones, sorted), for listings. */
+  listLocal(prefix: string, limit: number): { keys: string[]; truncated: boolean } {
+    const ring = this.#view.ring;
+    if (!ring) return { keys: [], truncated: false };
+    const found: string[] = [];
+    let truncated = false;
+    for (let p = 0; p < ring.partitionCount; p++) {
+      for (const [k, bytes] of this.#storage.range(DATA_TABLE, dataRange(p, prefix))) {
+        const key = keyOfDataKey(k);
+        if (!key.startsWith(prefix)) break;
+        try {
+          if (isDeleted(decodeRecord(bytes))) continue;
+        } catch {
+          continue;
+        }
+        found.push(key);
+      }
+    }
+    found.sort(compareUtf8);
+    if (found.length > limit) {
+      found.length = limit;
+      truncated = true;
+    }
+    return { keys: found, truncated };
+  }
+
+  // ---------------------------------------------------------------- client operations
+
+  /** A quorum read (Dynamo §4.5): ask the N replicas, answer after R, repair the stale ones. */
+  async get(key: string, opts: ReadOptions): Promise<ReadResult> {
+    const { replicas } = this.placement(key);
+    const r = Math.min(opts.r, replicas.length);
+    const call = new QuorumCall<VersionedRecord | undefined>(replicas.length, r);
+    const got = new Map<NodeId, VersionedRecord | undefined>();
+    const id = this.#nextRequestId++;
+    const finish = new Promise<void>((resolve) => {
+      const timer = this.#clock.setTimeout(() => {
+        call.timeout();
+        resolve();
+      }, opts.timeoutMs);
+      const settleAll = (): void => {
+        if (call.allIn()) {
+          this.#clock.clearTimeout(timer);
+          this.#pending.delete(id);
+          resolve();
+        }
+      };
+      this.#pending.set(id, (from, m) => {
+        if (m.t !== 'get-r' || !replicas.includes(from) || got.has(from)) return;
+        if (m.err) call.fail(from);
+        else {
+          try {
+            const rec = m.rec ? recordFromWire(m.rec) : undefined;
+            got.set(from, rec);
+            call.succeed(from, rec);
+          } catch {
+            call.fail(from);
+          }
+        }
+        settleAll();
+      });
+      for (const n of replicas) {
+        if (n === this.id) {
+          try {
+            const rec = this.readLocal(key);
+            got.set(n, rec);
+            call.succeed(n, rec);
+          } catch {
+            call.fail(n);
+          }
+        } else if (!this.#transport.send(n, { t: 'get', id, key })) call.fail(n);
+      }
+      settleAll();
+    });
+    const outcome = await call.quorum();
+    void finish.then(() => {
+      this.#pending.delete(id);
+      this.#readRepair(key, got);
+    });
+    if (!outcome.ok) throw quorumError('read', outcome, r);
+    let merged: VersionedRecord | undefined;
+    for (const rec of outcome.values) merged = syncRecords(merged, rec);
+    return { record: merged, replied: outcome.succeeded };
+  }
+
+  /** After all replicas answered (or the time-out), push the merged version to stale ones. */
+  #readRepair(key: string, got: Map<NodeId, VersionedRecord | undefined>): void {
+    if (this.#closed || got.size < 2) return;
+    let merged: VersionedRecord | undefined;
+    for (const rec of got.values()) merged = syncRecords(merged, rec);
+    if (!merged) return;
+    for (const [node, rec] of got) {
+      if (sameVersions(rec, merged)) continue;
+      this.stats.readRepairs++;
+      this.#emit('read-repair', { key, replica: node });
+      if (node === this.id) void this.#mergeLocal(key, merged).durable.catch(() => undefined);
+      else this.#transport.send(node, { t: 'put', id: 0, key, rec: recordToWire(merged), ack: false });
+    }
+  }
+
+  /** What this node itself stores for a key (`?local=true`). */
+  getLocal(key: string): VersionedRecord | undefined {
+    return this.readLocal(key);
+  }
+
+  /** PUT / DELETE: coordinated by a replica of the key; other nodes forward it there. */
+  async write(req: ForwardedWrite): Promise<WriteResult> {
+    const { replicas } = this.placement(req.key);
+    if (replicas.includes(this.id)) return this.#coordinateWrite(req, replicas);
+    if (req.hops > 0) throw new KvError('KV_UNAVAILABLE', 'forwarded write reached a node that is not a replica (ring changing); retry');
+    const candidates = replicas.filter((n) => this.#transport.isReachable(n) && this.memberState(n) !== 'down');
+    // Prefer a replica in good health; rotate so one node does not coordinate everything.
+    for (const target of candidates.length > 0 ? candidates : replicas) {
+      try {
+        this.stats.forwarded++;
+        const res = await this.#request(target, (id) => ({ t: 'fwd', id, req: { ...req, hops: req.hops + 1 } }), req.timeoutMs);
+        if (res.t !== 'fwd-r') throw new KvError('KV_INTERNAL', 'unexpected reply');
+        if (res.err) throw errorFromWire(res.err);
+        return { record: recordFromWire(res.res), coordinator: target };
+      } catch (e) {
+        if (e instanceof KvError && (e.code === 'KV_UNAVAILABLE' || e.code === 'KV_TIMEOUT') && e.details.unreachable === true) continue;
+        throw e;
+      }
+    }
+    throw new KvError('KV_QUORUM_NOT_MET', 'no replica of this key is reachable to coordinate the write', { replicas, answered: 0, required: req.w });
+  }
+
+  async #coordinateWrite(req: ForwardedWrite, replicas: NodeId[]): Promise<WriteResult> {
+    const seen = req.context ? decodeContext(req.context) : emptyVector();
+    const w = Math.min(req.w, replicas.length);
+    const local = this.readLocal(req.key);
+    const { record } = coordinateWrite(local, seen, this.id, {
+      value: req.value,
+      contentType: req.contentType,
+      deleted: req.kind === 'del',
+      writtenAtMs: this.#clock.now(),
+    });
+    // Stored durably here first: a dot must never reach another replica before it is safe on
+    // its coordinator (see coordinateWrite).
+    const { merged, durable } = this.#mergeLocal(req.key, record);
+    await durable;
+    const call = new QuorumCall<true>(replicas.length, w);
+    call.succeed(this.id, true);
+    const id = this.#nextRequestId++;
+    const wire = recordToWire(merged);
+    const timer = this.#clock.setTimeout(() => call.timeout(), req.timeoutMs);
+    this.#pending.set(id, (from, m) => {
+      if (m.t !== 'put-r' || !replicas.includes(from)) return;
+      if (m.err) call.fail(from);
+      else call.succeed(from, true);
+      if (call.allIn()) {
+        this.#clock.clearTimeout(timer);
+        this.#pending.delete(id);
+      }
+    });
+    for (const n of replicas) {
+      if (n !== this.id && !this.#transport.send(n, { t: 'put', id, key: req.key, rec: wire, ack: true })) call.fail(n);
+    }
+    const outcome = await call.quorum();
+    if (call.allIn()) {
+      this.#clock.clearTimeout(timer);
+      this.#pending.delete(id);
+    } else {
+      // Keep listening for late acks until the time-out, then forget the request.
+      void call.settled().then(() => {
+        this.#clock.clearTimeout(timer);
+        this.#pending.delete(id);
+      });
+    }
+    if (!outcome.ok) throw quorumError('write', outcome, w);
+    return { record: merged, coordinator: this.id };
+  }
+
+  /** Lists live keys with a prefix across the cluster: every member answers for what it holds. */
+  async list(prefix: string, limit: number, timeoutMs: number): Promise<{ keys: string[]; truncated: boolean }> {
+    const all = new Set<string>();
+    let truncated = false;
+    const mine = this.listLocal(prefix, limit);
+    mine.keys.forEach((k) => all.add(k));
+    truncated ||= mine.truncated;
+    const others = [...this.#view.members.values()].filter((m) => m.id !== this.id && (m.status === 'valid' || m.status === 'leaving'));
+    const replies = await Promise.allSettled(
+      others.map((m) => this.#request(m.id, (id) => ({ t: 'list', id, prefix, limit }), timeoutMs)),
+    );
+    for (const r of replies) {
+      if (r.status !== 'fulfilled' || r.value.t !== 'list-r' || !Array.isArray(r.value.keys)) continue;
+      for (const k of r.value.keys) if (typeof k === 'string') all.add(k);
+      truncated ||= r.value.truncated === true;
+    }
+    const keys = [...all].sort(compareUtf8);
+    if (keys.length > limit) {
+      keys.length = limit;
+      truncated = true;
+    }
+    return { keys, truncated };
+  }
+
+  // ---------------------------------------------------------------- peer side
+
+  #request(to: NodeId, make: (id: number) => PeerMessage, timeoutMs: number): Promise<PeerMessage> {
+    const id = this.#nextRequestId++;
+    return new Promise((resolve, reject) => {
+      const timer = this.#clock.setTimeout(() => {
+        this.#pending.delete(id);
+        reject(new KvError('KV_TIMEOUT', `no reply from ${to} within ${timeoutMs} ms`, { node: to }));
+      }, timeoutMs);
+      this.#pending.set(id, (from, m) => {
+        if (from !== to) return;
+        this.#clock.clearTimeout(timer);
+        this.#pending.delete(id);
+        resolve(m);
+      });
+      if (!this.#transport.send(to, make(id))) {
+        this.#clock.clearTimeout(timer);
+        this.#pending.delete(id);
+        reject(new KvError('KV_UNAVAILABLE', `${to} is unreachable`, { node: to, unreachable: true }));
+      }
+    });
+  }
+
+  #onPeerMessage(from: NodeId, m: PeerMessage): void {
+    this.#liveness.heard(from, this.#clock.now());
+    try {
+      switch (m.t) {
+        case 'gossip':
+          this.#onGossip(from, m.view);
+          return;
+        case 'get': {
+          let rec: VersionedRecord | undefined;
+          try {
+            rec = this.readLocal(m.key);
+          } catch (e) {
+            this.#transport.send(from, { t: 'get-r', id: m.id, rec: null, err: errorToWire(e) });
+            return;
+          }
+          this.#transport.send(from, { t: 'get-r', id: m.id, rec: rec ? recordToWire(rec) : null });
+          return;
+        }
+        case 'put': {
+          const reply = (err?: unknown): void => {
+            if (m.ack) this.#transport.send(from, err === undefined ? { t: 'put-r', id: m.id } : { t: 'put-r', id: m.id, err: errorToWire(err) });
+          };
+          try {
+            const { durable } = this.#mergeLocal(m.key, recordFromWire(m.rec));
+            durable.then(() => reply(), reply);
+          } catch (e) {
+            reply(e);
+          }
+          return;
+        }
+        case 'fwd': {
+          const req = parseForward(m.req);
+          this.write(req).then(
+            (res) => this.#transport.send(from, { t: 'fwd-r', id: m.id, res: recordToWire(res.record) }),
+            (e: unknown) => this.#transport.send(from, { t: 'fwd-r', id: m.id, err: errorToWire(e) }),
+          );
+          return;
+        }
+        case 'list': {
+          const limit = Math.max(1, Math.min(LIST_LIMIT_MAX, Math.floor(m.limit)));
+          const { keys, truncated } = this.listLocal(m.prefix, limit);
+          this.#transport.send(from, { t: 'list-r', id: m.id, keys, truncated });
+          return;
+        }
+        case 'get-r':
+        case 'put-r':
+        case 'fwd-r':
+        case 'list-r':
+          this.#pending.get(m.id)?.(from, m);
+          return;
+        default: {
+          const never: never = m;
+          return never;
+        }
+      }
+    } catch (e) {
+      // A malformed request from a peer is that peer's problem; answer if it expects a reply.
+      if ('id' in m && m.t === 'fwd') this.#transport.send(from, { t: 'fwd-r', id: m.id, err: errorToWire(e) });
+    }
+  }
+
+  #emit(type: string, fields: Record<string, unknown>): void {
+    this.events.emit({ type, node: this.id, atMs: this.#clock.now(), ...fields });
+  }
+}
+
+function quorumError(op: string, o: { succeeded: number; failed: number; timedOut: boolean; total: number }, required: number): KvError {
+  const details = { answered: o.succeeded, failed: o.failed, required, replicas: o.total };
+  if (o.timedOut) return new KvError('KV_TIMEOUT', `${op} timed out: ${o.succeeded} of ${required} required replicas answered`, details);
+  return new KvError('KV_QUORUM_NOT_MET', `${op} quorum not met: ${o.succeeded} of ${required} required replicas answered`, details);
+}
+
+function parseForward(x: ForwardedWrite): ForwardedWrite {
+  const ok =
+    (x.kind === 'put' || x.kind === 'del') &&
+    typeof x.key === 'string' &&
+    x.value instanceof Uint8Array &&
+    typeof x.contentType === 'string' &&
+    (x.context === null || typeof x.context === 'string') &&
+    Number.isInteger(x.w) &&
+    Number.isInteger(x.timeoutMs) &&
+    Number.isInteger(x.hops);
+  if (!ok) throw new KvError('KV_BAD_REQUEST', 'malformed forwarded write');
+  return x;
+}
+
+async function storageErrors(p: Promise<void>): Promise<void> {
+  try {
+    await p;
+  } catch (e) {
+    if (e instanceof KvError) throw e;
+    throw new KvError('KV_STORAGE_IO', `storage write failed: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}
+
+const encoder = new TextEncoder();
+/** Sort keys by UTF-8 bytes, the order the storage engines use. */
+export function compareUtf8(a: string, b: string): number {
+  const x = encoder.encode(a);
+  const y = encoder.encode(b);
+  const n = Math.min(x.length, y.length);
+  for (let i = 0; i < n; i++) if (x[i] !== y[i]) return x[i]! - y[i]!;
+  return x.length - y.length;
+}
+
+function encodeMeta(v: unknown): Uint8Array {
+  return encoder.encode(JSON.stringify(v));
+}
+function decodeMeta(b: Uint8Array): unknown {
+  try {
+    return JSON.parse(new TextDecoder().decode(b));
+  } catch {
+    return undefined;
+  }
+}
+
+export { liveSiblings };

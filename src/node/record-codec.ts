@@ -1,0 +1,75 @@
+import { Packr } from 'msgpackr';
+import type { Sibling, VersionedRecord } from '../core/siblings.ts';
+import type { VersionVector } from '../core/version-vector.ts';
+import { parseVector } from '../core/version-vector.ts';
+import { isNodeId } from '../core/types.ts';
+import { KvError } from '../core/errors.ts';
+
+/**
+ * How a key's versions travel between replicas and rest on disk. One compact positional form
+ * for both, so a replica stores what it receives without reshaping it:
+ *   { c: context, s: [[actor, counter, seen, value, contentType, deleted, writtenAtMs], …] }
+ * Every field is checked on the way in: peers and disks are not trusted to be well formed.
+ */
+export interface WireRecord {
+  readonly c: Record<string, number>;
+  readonly s: readonly WireSibling[];
+}
+type WireSibling = readonly [string, number, Record<string, number>, Uint8Array, string, boolean, number];
+
+/** Content types are short header values; longer ones are refused at the edge. */
+export const CONTENT_TYPE_CHARS_MAX = 256;
+
+export function recordToWire(r: VersionedRecord): WireRecord {
+  return {
+    c: r.context as Record<string, number>,
+    s: r.siblings.map(
+      (x): WireSibling => [x.dot.actor, x.dot.counter, x.seen as Record<string, number>, x.value, x.contentType, x.deleted, x.writtenAtMs],
+    ),
+  };
+}
+
+/** Validates and converts a record from the wire or the disk; throws KV_BAD_REQUEST. */
+export function recordFromWire(value: unknown): VersionedRecord {
+  const bad = (why: string): KvError => new KvError('KV_BAD_REQUEST', `malformed record: ${why}`);
+  if (typeof value !== 'object' || value === null) throw bad('not an object');
+  const { c, s } = value as { c?: unknown; s?: unknown };
+  const context = parseVector(c);
+  if (!context) throw bad('context');
+  if (!Array.isArray(s) || s.length > 10_000) throw bad('siblings');
+  const siblings: Sibling[] = s.map((x: unknown) => siblingFromWire(x, context, bad));
+  return { context, siblings };
+}
+
+function siblingFromWire(x: unknown, context: VersionVector, bad: (why: string) => KvError): Sibling {
+  if (!Array.isArray(x) || x.length !== 7) throw bad('sibling shape');
+  const [actor, counter, seenRaw, value, contentType, deleted, writtenAtMs] = x as unknown[];
+  if (!isNodeId(actor)) throw bad('actor');
+  if (typeof counter !== 'number' || !Number.isSafeInteger(counter) || counter < 1) throw bad('counter');
+  if ((context[actor] ?? 0) < counter) throw bad('dot outside context');
+  const seen = parseVector(seenRaw);
+  if (!seen) throw bad('seen');
+  if (!(value instanceof Uint8Array)) throw bad('value');
+  if (typeof contentType !== 'string' || contentType.length > CONTENT_TYPE_CHARS_MAX) throw bad('content type');
+  if (typeof deleted !== 'boolean') throw bad('deleted');
+  if (typeof writtenAtMs !== 'number' || !Number.isFinite(writtenAtMs)) throw bad('writtenAtMs');
+  return { dot: { actor, counter }, seen, value, contentType, deleted, writtenAtMs };
+}
+
+const packr = new Packr({ useRecords: false, moreTypes: false });
+
+/** Record → bytes for the storage port. */
+export function encodeRecord(r: VersionedRecord): Uint8Array {
+  return packr.pack(recordToWire(r));
+}
+
+/** Bytes from the storage port → record; corruption surfaces as a KvError, not a crash. */
+export function decodeRecord(bytes: Uint8Array): VersionedRecord {
+  let raw: unknown;
+  try {
+    raw = packr.unpack(bytes);
+  } catch {
+    throw new KvError('KV_STORAGE_IO', 'stored record is corrupt (not msgpack)');
+  }
+  return recordFromWire(raw);
+}

@@ -1,0 +1,109 @@
+import { createServer, type AddressInfo } from 'node:net';
+import type { FastifyInstance } from 'fastify';
+import { LmdbStorage } from '../storage/lmdb-storage.ts';
+import { MemoryStorage } from '../storage/memory-storage.ts';
+import type { Storage } from '../storage/storage.ts';
+import { TcpTransport } from '../transport/tcp-transport.ts';
+import { FaultyTransport } from '../transport/faulty-transport.ts';
+import { KvNode } from '../node/kv-node.ts';
+import type { NodeConfig } from '../node/config.ts';
+import { systemClock } from '../node/clock.ts';
+import type { PeerMessage } from '../node/peer-messages.ts';
+import { validatePeerMessage } from '../node/peer-messages.ts';
+import type { NodeId, PeerAddress } from '../core/types.ts';
+import { isNodeId } from '../core/types.ts';
+import { buildServer } from './http-server.ts';
+import { registerFaultRoutes } from './fault-routes.ts';
+
+export interface StartNodeOptions {
+  /** Everything but the addresses, which are known once the sockets are bound. */
+  readonly config: Omit<NodeConfig, 'httpUrl' | 'peer'>;
+  readonly host: string;
+  /** HTTP port (0 = ephemeral). */
+  readonly port: number;
+  /** Peer port; default HTTP port + 1000 (0 when the HTTP port is 0). */
+  readonly peerPort?: number;
+  /** Data directory for LMDB; omitted = in-memory storage (tests only). */
+  readonly dataDir?: string;
+  readonly adminToken?: string | undefined;
+  readonly clusterSecret?: string | undefined;
+}
+
+export interface RunningNode {
+  readonly node: KvNode;
+  readonly app: FastifyInstance;
+  readonly url: string;
+  readonly peer: PeerAddress;
+  readonly faults: FaultyTransport<PeerMessage>;
+  close(): Promise<void>;
+}
+
+/**
+ * Assembles one node from its real parts — LMDB storage, TCP transport (with the fault
+ * injector in front of it), the runtime and the HTTP API — and starts it serving.
+ */
+export async function startNode(options: StartNodeOptions): Promise<RunningNode> {
+  const storage: Storage = options.dataDir ? LmdbStorage.open({ path: options.dataDir }) : new MemoryStorage();
+  const tcp = new TcpTransport<PeerMessage>({
+    self: options.config.id,
+    host: options.host,
+    port: options.peerPort ?? (options.port === 0 ? 0 : options.port + 1000),
+    validate: validatePeerMessage,
+    ...(options.clusterSecret ? { clusterSecret: options.clusterSecret } : {}),
+  });
+  const peer = await tcp.listen();
+  const faults = new FaultyTransport<PeerMessage>(tcp, {
+    schedule: (fn, ms) => setTimeout(fn, ms).unref(),
+    cancel: (h) => clearTimeout(h as NodeJS.Timeout),
+    random: Math.random,
+  });
+  // The node must know its own URL before it serves, so an ephemeral port is picked up front.
+  const httpPort = options.port === 0 ? await freePort(options.host) : options.port;
+  const url = `http://${options.host.includes(':') ? `[${options.host}]` : options.host}:${httpPort}`;
+  const config: NodeConfig = { ...options.config, httpUrl: url, peer };
+  const node = new KvNode({ config, storage, transport: faults, clock: systemClock, random: Math.random, discoverSeed });
+  const app = buildServer(node, { adminToken: options.adminToken });
+  registerFaultRoutes(app, node, faults);
+  await node.start();
+  await app.listen({ host: options.host, port: httpPort });
+  let closing: Promise<void> | null = null;
+  return {
+    node,
+    app,
+    url,
+    peer,
+    faults,
+    close: () =>
+      (closing ??= (async () => {
+        await app.close();
+        await node.close();
+      })()),
+  };
+}
+
+/** An ephemeral port that was free a moment ago (tests only: production names its ports). */
+function freePort(host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, host, () => {
+      const port = (srv.address() as AddressInfo).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** Asks a seed's HTTP API who it is and where its peer port listens. */
+async function discoverSeed(seed: string): Promise<{ id: NodeId; peer: PeerAddress }> {
+  const base = seed.startsWith('http') ? seed : `http://${seed}`;
+  const res = await fetch(`${base}/health`, { signal: AbortSignal.timeout(1000) });
+  if (!res.ok) throw new Error(`seed ${seed} answered ${res.status}`);
+  const body = (await res.json()) as { id?: unknown; peer?: { host?: unknown; port?: unknown } };
+  if (!isNodeId(body.id) || typeof body.peer?.host !== 'string' || typeof body.peer.port !== 'number') {
+    throw new Error(`seed ${seed} sent a malformed /health`);
+  }
+  // The seed may report a wildcard bind; reach it where we reached its HTTP API.
+  const host = ['0.0.0.0', '::'].includes(body.peer.host) ? new URL(base).hostname : body.peer.host;
+  return { id: body.id, peer: { host, port: body.peer.port } };
+}
+
