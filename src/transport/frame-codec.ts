@@ -1,0 +1,176 @@
+import { C1, Packr, RESERVE_START_SPACE, Unpackr, type Options } from 'msgpackr';
+
+/**
+ * Wire frames between nodes: a u32 big-endian payload length, then one msgpack value.
+ * docs/PROTOCOL.md describes the messages; this file only knows bytes.
+ */
+
+/** Bytes of the length prefix in front of every frame. */
+export const FRAME_HEADER_BYTES = 4;
+
+/**
+ * Default bound on one frame's payload. Large enough for a value at the size limit plus its
+ * siblings and metadata; small enough that a garbage length cannot make us buffer gigabytes.
+ */
+export const MAX_FRAME_BYTES_DEFAULT = 16 * 1024 * 1024;
+
+/** Raised for any byte sequence that is not a valid frame; never any other exception. */
+export class FrameError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'FrameError';
+  }
+}
+
+/**
+ * Plain msgpack, chosen option by option:
+ * - `useRecords: false`: no msgpackr record extension, so every frame stands alone and any
+ *   msgpack decoder can read it.
+ * - `skipValues: [undefined]`: an object property set to `undefined` is left out, so it comes
+ *   back absent, which is what optional fields mean under `exactOptionalPropertyTypes`.
+ *   (A bare `undefined`, e.g. an array element, uses msgpackr's undefined marker and round-trips.)
+ * - `mapsAsObjects: true`: msgpack maps decode to plain objects (a `Map` therefore comes back
+ *   as an object with string keys; messages should use plain objects).
+ * - `copyBuffers: true`: binary values are copied out of the socket chunk, so a small value
+ *   kept in memory (a hint, a cached sibling) does not pin a 64 KiB read buffer, and nothing
+ *   aliases a buffer that is reused. They come back as `Buffer` (a `Uint8Array`).
+ * - `int64AsType: 'number'`: 64-bit integers decode as numbers, like every other integer.
+ */
+const MSGPACK_OPTIONS: Options & { skipValues: unknown[] } = {
+  useRecords: false,
+  skipValues: [undefined],
+  mapsAsObjects: true,
+  copyBuffers: true,
+  int64AsType: 'number',
+};
+
+const packr = new Packr(MSGPACK_OPTIONS);
+const unpackr = new Unpackr(MSGPACK_OPTIONS);
+
+/**
+ * Encode one message as a whole frame. The payload is written straight after 4 reserved
+ * bytes of msgpackr's pooled buffer, so the frame costs no extra copy.
+ */
+export function encodeFrame(message: unknown, maxFrameBytes: number = MAX_FRAME_BYTES_DEFAULT): Buffer {
+  const frame = packr.pack(message, RESERVE_START_SPACE | FRAME_HEADER_BYTES);
+  const payloadBytes = frame.length - FRAME_HEADER_BYTES;
+  if (payloadBytes > maxFrameBytes) {
+    throw new FrameError(`frame of ${payloadBytes} bytes exceeds maxFrameBytes ${maxFrameBytes}`);
+  }
+  frame.writeUInt32BE(payloadBytes, 0);
+  return frame;
+}
+
+/** Decode exactly one msgpack value from `source[start, end)`, or raise FrameError. */
+function decodePayload(source: Buffer, start: number, end: number): unknown {
+  let value: unknown;
+  try {
+    value = unpackr.unpack(source, { start, end });
+  } catch (e) {
+    // msgpackr throws plain Errors (and RangeError on absurd nesting); all mean garbage.
+    throw new FrameError(`undecodable frame: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  // 0xc1 is the one byte msgpack never uses; msgpackr returns a marker object for it.
+  if (value === C1) throw new FrameError('undecodable frame: reserved byte 0xc1');
+  return value;
+}
+
+/**
+ * Streaming frame decoder: push socket chunks, get whole messages. Frames may be split across
+ * chunks and many frames may share one. Each byte is copied at most once (only when a frame
+ * spans chunks), so buffering is linear, never quadratic. After a FrameError the decoder stays
+ * failed: the stream has lost its framing and its connection must be closed.
+ */
+export class FrameDecoder {
+  private readonly maxFrameBytes: number;
+  /** Unconsumed chunks; the first is consumed from `offset`. */
+  private chunks: Buffer[] = [];
+  private offset = 0;
+  private bufferedBytes = 0;
+  /** Payload length of the frame whose header was read, or -1 while awaiting a header. */
+  private payloadBytes = -1;
+  private failure: FrameError | null = null;
+
+  constructor(options: { maxFrameBytes?: number } = {}) {
+    this.maxFrameBytes = options.maxFrameBytes ?? MAX_FRAME_BYTES_DEFAULT;
+  }
+
+  /** Bytes received but not yet returned as messages. */
+  get pendingBytes(): number {
+    return this.bufferedBytes;
+  }
+
+  /** Add a chunk; returns the messages it completed, in order. Throws only FrameError. */
+  push(chunk: Uint8Array): unknown[] {
+    if (this.failure) throw this.failure;
+    const out: unknown[] = [];
+    if (chunk.length === 0) return out;
+    const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length);
+    this.chunks.push(buf);
+    this.bufferedBytes += buf.length;
+    try {
+      this.drain(out);
+    } catch (e) {
+      this.failure = e instanceof FrameError ? e : new FrameError(String(e));
+      this.chunks = [];
+      this.bufferedBytes = 0;
+      throw this.failure;
+    }
+    return out;
+  }
+
+  private drain(out: unknown[]): void {
+    for (;;) {
+      if (this.payloadBytes < 0) {
+        if (this.bufferedBytes < FRAME_HEADER_BYTES) return;
+        const [src, at] = this.take(FRAME_HEADER_BYTES);
+        const length = src.readUInt32BE(at);
+        if (length === 0) throw new FrameError('empty frame');
+        if (length > this.maxFrameBytes) {
+          throw new FrameError(`frame of ${length} bytes exceeds maxFrameBytes ${this.maxFrameBytes}`);
+        }
+        this.payloadBytes = length;
+      }
+      if (this.bufferedBytes < this.payloadBytes) return;
+      const length = this.payloadBytes;
+      const [src, at] = this.take(length);
+      this.payloadBytes = -1;
+      out.push(decodePayload(src, at, at + length));
+    }
+  }
+
+  /**
+   * Consume `n` buffered bytes (n <= bufferedBytes). Returns a buffer and the offset they start
+   * at: the first chunk itself when it holds them all (the common case), else one new buffer.
+   */
+  private take(n: number): [Buffer, number] {
+    this.bufferedBytes -= n;
+    const first = this.chunks[0]!;
+    const available = first.length - this.offset;
+    if (available >= n) {
+      const at = this.offset;
+      if (available === n) {
+        this.chunks.shift();
+        this.offset = 0;
+      } else {
+        this.offset += n;
+      }
+      return [first, at];
+    }
+    const joined = Buffer.allocUnsafe(n);
+    let filled = 0;
+    while (filled < n) {
+      const chunk = this.chunks[0]!;
+      const copied = Math.min(n - filled, chunk.length - this.offset);
+      chunk.copy(joined, filled, this.offset, this.offset + copied);
+      filled += copied;
+      if (this.offset + copied === chunk.length) {
+        this.chunks.shift();
+        this.offset = 0;
+      } else {
+        this.offset += copied;
+      }
+    }
+    return [joined, 0];
+  }
+}

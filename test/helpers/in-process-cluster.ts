@@ -1,0 +1,58 @@
+import { DEFAULTS } from '../../src/node/config.ts';
+import type { NodeConfig } from '../../src/node/config.ts';
+import { startNode, type RunningNode } from '../../src/server/start-node.ts';
+import { waitForCluster } from '../../src/cluster/local-cluster.ts';
+
+export interface TestCluster {
+  readonly nodes: RunningNode[];
+  url(i: number): string;
+  close(): Promise<void>;
+}
+
+/**
+ * N real nodes in this process: real HTTP and TCP on ephemeral loopback ports, in-memory
+ * storage (or LMDB under `dataDir`). The first node bootstraps the ring; the others join it.
+ */
+export async function startTestCluster(
+  count: number,
+  overrides: Partial<Omit<NodeConfig, 'id' | 'httpUrl' | 'peer'>> = {},
+): Promise<TestCluster> {
+  const nodes: RunningNode[] = [];
+  try {
+    for (let i = 1; i <= count; i++) {
+      const seeds = nodes.map((n) => n.url.replace('http://', ''));
+      nodes.push(
+        await startNode({
+          host: '127.0.0.1',
+          port: 0,
+          config: { ...DEFAULTS, gossipIntervalMs: 200, id: `n${i}`, seeds, ...overrides },
+        }),
+      );
+    }
+    await waitForCluster(
+      nodes.map((n) => n.url),
+      nodes.map((n) => n.node.id),
+      20_000,
+    );
+  } catch (e) {
+    await Promise.all(nodes.map((n) => n.close()));
+    throw e;
+  }
+  return {
+    nodes,
+    url: (i) => nodes[i]!.url,
+    close: async () => {
+      await Promise.all(nodes.map((n) => n.close()));
+    },
+  };
+}
+
+/** Polls `check` until it returns true or the deadline passes (then throws with `what`). */
+export async function waitFor(what: string, check: () => Promise<boolean> | boolean, deadlineMs = 10_000): Promise<void> {
+  const until = Date.now() + deadlineMs;
+  for (;;) {
+    if (await check()) return;
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
