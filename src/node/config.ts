@@ -25,6 +25,11 @@ export interface NodeConfig {
   /** Join the cluster on start when seeds are given (false = wait for POST /admin/join). */
   readonly join: boolean;
   readonly hintedHandoff: boolean;
+  /** Hints kept per unreachable target; past it writes for that target are refused, counted. */
+  readonly hintsPerTargetMax: number;
+  readonly hintDeliveryIntervalMs: number;
+  /** Hints per delivery batch (one batch in flight per target). */
+  readonly hintBatchSize: number;
   readonly antiEntropyIntervalMs: number;
 }
 
@@ -41,5 +46,9 @@ export const DEFAULTS = {
   valueBytesMax: 1024 * 1024,
   join: true,
   hintedHandoff: true,
+  // A day of writes to one dead node at ~1 write/s per key range; Cassandra bounds by time (3 h).
+  hintsPerTargetMax: 100_000,
+  hintDeliveryIntervalMs: 500,
+  hintBatchSize: 200,
   antiEntropyIntervalMs: 10_000,
 } as const;

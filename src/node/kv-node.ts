@@ -9,14 +9,17 @@ import { emptyVector } from '../core/version-vector.ts';
 import type { ClusterView, MemberInfo } from '../core/membership.ts';
 import { claim, mergeViews, sameView, viewFromWire, viewToWire } from '../core/membership.ts';
 import { partitionOfKey, preferenceList } from '../core/ring.ts';
+import type { RingState } from '../core/ring.ts';
 import type { Clock } from './clock.ts';
 import type { NodeConfig } from './config.ts';
 import type { ForwardedWrite, PeerMessage } from './peer-messages.ts';
 import { errorFromWire, errorToWire } from './peer-messages.ts';
 import { decodeRecord, encodeRecord, recordFromWire, recordToWire } from './record-codec.ts';
+import type { WireRecord } from './record-codec.ts';
 import { dataKey, dataRange, keyOfDataKey, META_TABLE, DATA_TABLE, VIEW_META_KEY } from './storage-layout.ts';
 import { EventHub } from './node-events.ts';
-import { Liveness } from './liveness.ts';
+import { PhiAccrualDetector } from '../core/failure-detector.ts';
+import { HintStore } from './hint-store.ts';
 import { QuorumCall } from './quorum-call.ts';
 
 export interface NodeDeps {
@@ -70,7 +73,13 @@ export class KvNode {
   readonly #clock: Clock;
   readonly #random: () => number;
   readonly #discoverSeed: NodeDeps['discoverSeed'];
-  readonly #liveness: Liveness;
+  readonly #detector: PhiAccrualDetector;
+  readonly hints: HintStore;
+  #memberStates = new Map<NodeId, 'up' | 'suspect' | 'down'>();
+  #lastRedialMs = new Map<NodeId, number>();
+  #placementCache: { ring: RingState; zonesKey: string; lists: NodeId[][] } | null = null;
+  #hintTimer: unknown = null;
+  #delivering = new Set<NodeId>();
   #view: ClusterView;
   #nextRequestId = 1;
   readonly #pending = new Map<number, (from: NodeId, m: PeerMessage) => void>();
@@ -89,7 +98,8 @@ export class KvNode {
     this.#random = deps.random;
     this.#discoverSeed = deps.discoverSeed;
     this.startedAtMs = deps.clock.now();
-    this.#liveness = new Liveness(deps.config.gossipIntervalMs);
+    this.#detector = new PhiAccrualDetector({ firstIntervalMs: deps.config.gossipIntervalMs, acceptablePauseMs: deps.config.gossipIntervalMs });
+    this.hints = new HintStore(deps.storage, deps.config.hintsPerTargetMax);
     this.#view = { members: new Map(), ring: null };
   }
 
@@ -107,12 +117,14 @@ export class KvNode {
     this.#claim();
     await this.#persistView();
     this.#scheduleGossip();
+    this.#scheduleHintDelivery();
     void this.#bootstrap();
   }
 
   async close(): Promise<void> {
     this.#closed = true;
     if (this.#gossipTimer !== null) this.#clock.clearTimeout(this.#gossipTimer);
+    if (this.#hintTimer !== null) this.#clock.clearTimeout(this.#hintTimer);
     for (const [, reply] of this.#pending) reply(this.id, { t: 'put-r', id: 0, err: { code: 'KV_UNAVAILABLE', message: 'node shutting down' } });
     this.#pending.clear();
     await this.#transport.close();
@@ -136,7 +148,9 @@ export class KvNode {
 
   memberState(id: NodeId): 'up' | 'suspect' | 'down' {
     if (id === this.id) return 'up';
-    return this.#liveness.state(id, this.#clock.now(), this.#transport.isReachable(id));
+    // A refused connection is definitive (the process is gone); silence is judged by phi.
+    if (!this.#transport.isReachable(id)) return 'down';
+    return this.#detector.state(id, this.#clock.now());
   }
 
   /** POST /admin/join: this node asks to own partitions. */
@@ -237,6 +251,7 @@ export class KvNode {
 
   #gossipRound(): void {
     this.#claim();
+    this.#checkMemberStates();
     const peers = [...this.#view.members.values()].filter((m) => m.id !== this.id && m.status !== 'left');
     if (peers.length === 0) return;
     const target = peers[Math.floor(this.#random() * peers.length)]!;
@@ -275,23 +290,57 @@ export class KvNode {
   // ---------------------------------------------------------------- placement
 
   /** The partition of a key and its preference list (the N replicas, zones spread). */
-  placement(key: string): { partition: PartitionIndex; replicas: NodeId[] } {
+  placement(key: string): { partition: PartitionIndex; replicas: NodeId[]; fallbacks: NodeId[] } {
     const ring = this.#view.ring;
     if (!ring) throw new KvError('KV_UNAVAILABLE', 'the cluster has no ring yet (still forming)');
     const partition = partitionOfKey(ring, key);
+    const all = this.#orderedNodes(ring)[partition]!;
+    return { partition, replicas: all.slice(0, this.config.n), fallbacks: all.slice(this.config.n) };
+  }
+
+  /**
+   * Every ring node per partition in preference order: the first N are the replicas, the rest
+   * the fallbacks a sloppy quorum uses. Cached per ring and zone map (preferenceList is O(Q)).
+   */
+  #orderedNodes(ring: RingState): NodeId[][] {
     const zones = new Map<NodeId, string>();
     for (const m of this.#view.members.values()) zones.set(m.id, m.zone);
-    return { partition, replicas: preferenceList(ring, partition, this.config.n, zones) };
+    const zonesKey = [...zones].map(([a, b]) => `${a}=${b}`).join(',');
+    const c = this.#placementCache;
+    if (c && c.ring === ring && c.zonesKey === zonesKey) return c.lists;
+    const everyone = new Set(ring.owners).size;
+    const lists: NodeId[][] = [];
+    for (let p = 0; p < ring.partitionCount; p++) lists.push(preferenceList(ring, p, everyone, zones));
+    this.#placementCache = { ring, zonesKey, lists };
+    return lists;
+  }
+
+  /**
+   * Where a request goes (Dynamo §4.6, sloppy quorum): the replicas that are not known to be
+   * down, and for each down replica the next healthy fallback, carrying a hint naming it.
+   */
+  #targets(key: string): { partition: PartitionIndex; replicas: NodeId[]; targets: { node: NodeId; hint?: NodeId }[] } {
+    const { partition, replicas, fallbacks } = this.placement(key);
+    if (!this.config.hintedHandoff) return { partition, replicas, targets: replicas.map((node) => ({ node })) };
+    const targets: { node: NodeId; hint?: NodeId }[] = [];
+    const spare = fallbacks.filter((f) => this.memberState(f) !== 'down');
+    for (const node of replicas) {
+      if (node === this.id || this.memberState(node) !== 'down') targets.push({ node });
+      else {
+        const fallback = spare.shift();
+        targets.push(fallback ? { node: fallback, hint: node } : { node });
+      }
+    }
+    return { partition, replicas, targets };
   }
 
   /** Partitions for which this node is one of the N replicas. */
   replicatedPartitions(): PartitionIndex[] {
     const ring = this.#view.ring;
     if (!ring) return [];
-    const zones = new Map<NodeId, string>();
-    for (const m of this.#view.members.values()) zones.set(m.id, m.zone);
+    const lists = this.#orderedNodes(ring);
     const out: PartitionIndex[] = [];
-    for (let p = 0; p < ring.partitionCount; p++) if (preferenceList(ring, p, this.config.n, zones).includes(this.id)) out.push(p);
+    for (let p = 0; p < ring.partitionCount; p++) if (lists[p]!.slice(0, this.config.n).includes(this.id)) out.push(p);
     return out;
   }
 
@@ -376,10 +425,12 @@ export class KvNode {
 
   /** A quorum read (Dynamo §4.5): ask the N replicas, answer after R, repair the stale ones. */
   async get(key: string, opts: ReadOptions): Promise<ReadResult> {
-    const { replicas } = this.placement(key);
+    const { replicas, targets } = this.#targets(key);
     const r = Math.min(opts.r, replicas.length);
-    const call = new QuorumCall<VersionedRecord | undefined>(replicas.length, r);
+    const call = new QuorumCall<VersionedRecord | undefined>(targets.length, r);
+    // Only primary replicas' answers take part in read repair; fallbacks hold hints.
     const got = new Map<NodeId, VersionedRecord | undefined>();
+    const asked = new Set(targets.map((t) => t.node));
     const id = this.#nextRequestId++;
     const finish = new Promise<void>((resolve) => {
       const timer = this.#clock.setTimeout(() => {
@@ -394,12 +445,12 @@ export class KvNode {
         }
       };
       this.#pending.set(id, (from, m) => {
-        if (m.t !== 'get-r' || !replicas.includes(from) || got.has(from)) return;
+        if (m.t !== 'get-r' || !asked.has(from)) return;
         if (m.err) call.fail(from);
         else {
           try {
             const rec = m.rec ? recordFromWire(m.rec) : undefined;
-            got.set(from, rec);
+            if (replicas.includes(from)) got.set(from, rec);
             call.succeed(from, rec);
           } catch {
             call.fail(from);
@@ -407,7 +458,7 @@ export class KvNode {
         }
         settleAll();
       });
-      for (const n of replicas) {
+      for (const { node: n, hint } of targets) {
         if (n === this.id) {
           try {
             const rec = this.readLocal(key);
@@ -416,7 +467,7 @@ export class KvNode {
           } catch {
             call.fail(n);
           }
-        } else if (!this.#transport.send(n, { t: 'get', id, key })) call.fail(n);
+        } else if (!this.#transport.send(n, hint ? { t: 'get', id, key, hint } : { t: 'get', id, key })) call.fail(n);
       }
       settleAll();
     });
@@ -454,7 +505,7 @@ export class KvNode {
   /** PUT / DELETE: coordinated by a replica of the key; other nodes forward it there. */
   async write(req: ForwardedWrite): Promise<WriteResult> {
     const { replicas } = this.placement(req.key);
-    if (replicas.includes(this.id)) return this.#coordinateWrite(req, replicas);
+    if (replicas.includes(this.id)) return this.#coordinateWrite(req);
     if (req.hops > 0) throw new KvError('KV_UNAVAILABLE', 'forwarded write reached a node that is not a replica (ring changing); retry');
     const candidates = replicas.filter((n) => this.#transport.isReachable(n) && this.memberState(n) !== 'down');
     // Prefer a replica in good health; rotate so one node does not coordinate everything.
@@ -473,7 +524,8 @@ export class KvNode {
     throw new KvError('KV_QUORUM_NOT_MET', 'no replica of this key is reachable to coordinate the write', { replicas, answered: 0, required: req.w });
   }
 
-  async #coordinateWrite(req: ForwardedWrite, replicas: NodeId[]): Promise<WriteResult> {
+  async #coordinateWrite(req: ForwardedWrite): Promise<WriteResult> {
+    const { replicas, targets } = this.#targets(req.key);
     const seen = req.context ? decodeContext(req.context) : emptyVector();
     const w = Math.min(req.w, replicas.length);
     const local = this.readLocal(req.key);
@@ -487,13 +539,14 @@ export class KvNode {
     // its coordinator (see coordinateWrite).
     const { merged, durable } = this.#mergeLocal(req.key, record);
     await durable;
-    const call = new QuorumCall<true>(replicas.length, w);
+    const call = new QuorumCall<true>(targets.length, w);
     call.succeed(this.id, true);
     const id = this.#nextRequestId++;
     const wire = recordToWire(merged);
+    const asked = new Set(targets.map((t) => t.node));
     const timer = this.#clock.setTimeout(() => call.timeout(), req.timeoutMs);
     this.#pending.set(id, (from, m) => {
-      if (m.t !== 'put-r' || !replicas.includes(from)) return;
+      if (m.t !== 'put-r' || !asked.has(from)) return;
       if (m.err) call.fail(from);
       else call.succeed(from, true);
       if (call.allIn()) {
@@ -501,8 +554,10 @@ export class KvNode {
         this.#pending.delete(id);
       }
     });
-    for (const n of replicas) {
-      if (n !== this.id && !this.#transport.send(n, { t: 'put', id, key: req.key, rec: wire, ack: true })) call.fail(n);
+    for (const { node: n, hint } of targets) {
+      if (n === this.id) continue;
+      const msg: PeerMessage = hint ? { t: 'put', id, key: req.key, rec: wire, ack: true, hint } : { t: 'put', id, key: req.key, rec: wire, ack: true };
+      if (!this.#transport.send(n, msg)) call.fail(n);
     }
     const outcome = await call.quorum();
     if (call.allIn()) {
@@ -543,6 +598,82 @@ export class KvNode {
     return { keys, truncated };
   }
 
+  // ---------------------------------------------------------------- hinted handoff
+
+  #dataKeyOf(key: string): string {
+    const ring = this.#view.ring;
+    if (!ring) throw new KvError('KV_UNAVAILABLE', 'the cluster has no ring yet (still forming)');
+    return dataKey(partitionOfKey(ring, key), key);
+  }
+
+  #storeHint(target: NodeId, key: string, rec: VersionedRecord): Promise<void> {
+    if (target === this.id) return this.#mergeLocal(key, rec).durable;
+    const stored = this.hints.store(target, this.#dataKeyOf(key), rec);
+    this.#emit('hint-stored', { target, key });
+    return storageErrors(stored);
+  }
+
+  #scheduleHintDelivery(): void {
+    if (this.#closed) return;
+    this.#hintTimer = this.#clock.setTimeout(() => {
+      for (const target of this.hints.targets()) {
+        if (!this.#delivering.has(target) && this.memberState(target) === 'up') void this.#deliverHints(target);
+      }
+      this.#scheduleHintDelivery();
+    }, this.config.hintDeliveryIntervalMs);
+  }
+
+  /**
+   * Sends one target its hints in batches, one batch in flight at a time (the throttle that
+   * keeps delivery from starving client traffic, scylladb#7976), and removes each hint once
+   * the target acknowledged it durably.
+   */
+  async #deliverHints(target: NodeId): Promise<void> {
+    this.#delivering.add(target);
+    try {
+      for (;;) {
+        if (this.#closed || this.memberState(target) !== 'up') return;
+        const batch = this.hints.batch(target, this.config.hintBatchSize);
+        if (batch.length === 0) return;
+        const entries = batch.map((h): [string, WireRecord] => [h.dataKey.slice(5), recordToWire(decodeRecord(h.bytes))]);
+        const res = await this.#request(target, (id) => ({ t: 'batch', id, entries }), this.config.requestTimeoutMs);
+        if (res.t !== 'batch-r' || res.err) return;
+        const removed = await this.hints.removeDelivered(target, batch);
+        this.#emit('hints-delivered', { target, count: removed, remaining: this.hints.pending().byTarget[target] ?? 0 });
+        if (removed === 0) return;
+      }
+    } catch {
+      // The target went away mid-delivery; the next round tries again.
+    } finally {
+      this.#delivering.delete(target);
+    }
+  }
+
+  // ---------------------------------------------------------------- failure detection
+
+  /** Emits a member-state event whenever this node's opinion of a peer changes. */
+  #checkMemberStates(): void {
+    for (const m of this.#view.members.values()) {
+      if (m.id === this.id || m.status === 'left') continue;
+      const state = this.memberState(m.id);
+      const before = this.#memberStates.get(m.id);
+      if (before !== state) {
+        this.#memberStates.set(m.id, state);
+        if (before !== undefined || state !== 'up') this.#emit('member-state', { member: m.id, state, previous: before ?? null });
+      }
+    }
+  }
+
+  /** A peer we cannot reach spoke to us: it is back, so dial it now instead of after backoff. */
+  #redial(id: NodeId, now: number): void {
+    const last = this.#lastRedialMs.get(id) ?? -Infinity;
+    const member = this.#view.members.get(id);
+    if (!member || now - last < 500) return;
+    this.#lastRedialMs.set(id, now);
+    this.#transport.removePeer(id);
+    this.#transport.setPeer(id, member.peer);
+  }
+
   // ---------------------------------------------------------------- peer side
 
   #request(to: NodeId, make: (id: number) => PeerMessage, timeoutMs: number): Promise<PeerMessage> {
@@ -567,7 +698,9 @@ export class KvNode {
   }
 
   #onPeerMessage(from: NodeId, m: PeerMessage): void {
-    this.#liveness.heard(from, this.#clock.now());
+    const now = this.#clock.now();
+    this.#detector.heartbeat(from, now);
+    if (!this.#transport.isReachable(from)) this.#redial(from, now);
     try {
       switch (m.t) {
         case 'gossip':
@@ -577,6 +710,7 @@ export class KvNode {
           let rec: VersionedRecord | undefined;
           try {
             rec = this.readLocal(m.key);
+            if (m.hint !== undefined) rec = syncRecords(rec, this.hints.read(m.hint, this.#dataKeyOf(m.key)));
           } catch (e) {
             this.#transport.send(from, { t: 'get-r', id: m.id, rec: null, err: errorToWire(e) });
             return;
@@ -589,8 +723,24 @@ export class KvNode {
             if (m.ack) this.#transport.send(from, err === undefined ? { t: 'put-r', id: m.id } : { t: 'put-r', id: m.id, err: errorToWire(err) });
           };
           try {
-            const { durable } = this.#mergeLocal(m.key, recordFromWire(m.rec));
+            const rec = recordFromWire(m.rec);
+            const durable = m.hint !== undefined ? this.#storeHint(m.hint, m.key, rec) : this.#mergeLocal(m.key, rec).durable;
             durable.then(() => reply(), reply);
+          } catch (e) {
+            reply(e);
+          }
+          return;
+        }
+        case 'batch': {
+          const reply = (err?: unknown): void => {
+            this.#transport.send(from, err === undefined ? { t: 'batch-r', id: m.id } : { t: 'batch-r', id: m.id, err: errorToWire(err) });
+          };
+          try {
+            const writes = m.entries.map(([key, rec]) => {
+              if (typeof key !== 'string') throw new KvError('KV_BAD_REQUEST', 'batch key');
+              return this.#mergeLocal(key, recordFromWire(rec)).durable;
+            });
+            Promise.all(writes).then(() => reply(), reply);
           } catch (e) {
             reply(e);
           }
@@ -612,6 +762,7 @@ export class KvNode {
         }
         case 'get-r':
         case 'put-r':
+        case 'batch-r':
         case 'fwd-r':
         case 'list-r':
           this.#pending.get(m.id)?.(from, m);

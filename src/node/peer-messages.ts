@@ -2,6 +2,8 @@ import type { WireRecord } from './record-codec.ts';
 import type { WireView } from '../core/membership.ts';
 import { KvError } from '../core/errors.ts';
 import type { KvErrorCode } from '../core/errors.ts';
+import type { NodeId } from '../core/types.ts';
+import { isNodeId } from '../core/types.ts';
 
 /**
  * Every message nodes exchange over the peer transport: one discriminated union on `t`
@@ -10,9 +12,11 @@ import type { KvErrorCode } from '../core/errors.ts';
  */
 export type PeerMessage =
   | { readonly t: 'gossip'; readonly view: WireView }
-  | { readonly t: 'get'; readonly id: number; readonly key: string }
+  | { readonly t: 'get'; readonly id: number; readonly key: string; readonly hint?: NodeId }
   | { readonly t: 'get-r'; readonly id: number; readonly rec: WireRecord | null; readonly err?: WireError }
-  | { readonly t: 'put'; readonly id: number; readonly key: string; readonly rec: WireRecord; readonly ack: boolean }
+  | { readonly t: 'put'; readonly id: number; readonly key: string; readonly rec: WireRecord; readonly ack: boolean; readonly hint?: NodeId }
+  | { readonly t: 'batch'; readonly id: number; readonly entries: readonly (readonly [string, WireRecord])[] }
+  | { readonly t: 'batch-r'; readonly id: number; readonly err?: WireError }
   | { readonly t: 'put-r'; readonly id: number; readonly err?: WireError }
   | { readonly t: 'fwd'; readonly id: number; readonly req: ForwardedWrite }
   | { readonly t: 'fwd-r'; readonly id: number; readonly res?: unknown; readonly err?: WireError }
@@ -49,7 +53,9 @@ export function errorFromWire(w: WireError): KvError {
   return new KvError(w.code, w.message, w.details ?? {});
 }
 
-const TYPES: ReadonlySet<string> = new Set<PeerMessageType>(['gossip', 'get', 'get-r', 'put', 'put-r', 'fwd', 'fwd-r', 'list', 'list-r']);
+const TYPES: ReadonlySet<string> = new Set<PeerMessageType>(['gossip', 'get', 'get-r', 'put', 'put-r', 'batch', 'batch-r', 'fwd', 'fwd-r', 'list', 'list-r']);
+/** Records per batch message (hint delivery, handoff): bounds a frame and the work per message. */
+export const BATCH_ENTRIES_MAX = 1000;
 
 /**
  * Shape check run by the transport on every inbound message before anything acts on it.
@@ -63,6 +69,8 @@ export function validatePeerMessage(value: unknown): PeerMessage {
   if (m.t !== 'gossip' && (typeof m.id !== 'number' || !Number.isSafeInteger(m.id))) throw new Error('bad request id');
   if ((m.t === 'get' || m.t === 'put') && typeof m.key !== 'string') throw new Error('bad key');
   if (m.t === 'list' && (typeof m.prefix !== 'string' || typeof m.limit !== 'number')) throw new Error('bad list');
+  if ((m.t === 'get' || m.t === 'put') && m.hint !== undefined && !isNodeId(m.hint)) throw new Error('bad hint target');
+  if (m.t === 'batch' && (!Array.isArray(m.entries) || m.entries.length > BATCH_ENTRIES_MAX)) throw new Error('bad batch');
   if (m.t === 'fwd' && (typeof m.req !== 'object' || m.req === null)) throw new Error('bad forward');
   return value as PeerMessage;
 }

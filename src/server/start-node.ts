@@ -14,6 +14,8 @@ import type { NodeId, PeerAddress } from '../core/types.ts';
 import { isNodeId } from '../core/types.ts';
 import { buildServer } from './http-server.ts';
 import { registerFaultRoutes } from './fault-routes.ts';
+import { registerEventsRoute } from './events-route.ts';
+import { registerMetricsRoute } from './metrics-route.ts';
 
 export interface StartNodeOptions {
   /** Everything but the addresses, which are known once the sockets are bound. */
@@ -64,6 +66,8 @@ export async function startNode(options: StartNodeOptions): Promise<RunningNode>
   const node = new KvNode({ config, storage, transport: faults, clock: systemClock, random: Math.random, discoverSeed });
   const app = buildServer(node, { adminToken: options.adminToken });
   registerFaultRoutes(app, node, faults);
+  registerEventsRoute(app, node);
+  registerMetricsRoute(app, node);
   await node.start();
   await app.listen({ host: options.host, port: httpPort });
   let closing: Promise<void> | null = null;
