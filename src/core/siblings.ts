@@ -2,6 +2,8 @@ import type { Dot, VersionVector } from './version-vector.ts';
 import { counterOf, coversDot, descends, emptyVector, mergeVectors, withEvent } from './version-vector.ts';
 import type { NodeId } from './types.ts';
 import { KvError } from './errors.ts';
+import type { DocumentState } from './crdt/index.ts';
+import { encodeDocument, mergeDocuments } from './crdt/index.ts';
 
 /**
  * Sibling sets with dotted version vectors, as in Riak 2.x (Preguiça, Baquero et al.,
@@ -35,6 +37,12 @@ export interface VersionedRecord {
   /** Every event this replica has seen for the key. */
   readonly context: VersionVector;
   readonly siblings: readonly Sibling[];
+  /**
+   * A CRDT document (field updates, `PATCH`): merged by its own rules, never a sibling. A key
+   * holds either plain versions or a document; only concurrent writes of both kinds on
+   * different replicas make a record with both, which reads then show as a conflict.
+   */
+  readonly doc?: DocumentState;
 }
 
 /** Riak's default `max_siblings`; past it a blind write is refused instead of stored. */
@@ -70,6 +78,11 @@ export function coordinateWrite(
   const sibling: Sibling = { dot, seen, ...version };
   const kept = (local?.siblings ?? []).filter((s) => !coversDot(seen, s.dot));
   const siblings = [...kept, sibling];
+  if (local?.doc) {
+    // A document's fields merge without dots, so a tombstone could not supersede it on
+    // replicas that have not seen the delete: fields are cleared with `$unset` instead.
+    throw new KvError('KV_TYPE_MISMATCH', 'this key holds a document of field updates (CRDT); change it with PATCH ($unset to clear fields)', { holds: 'document' });
+  }
   const live = siblings.filter((s) => !s.deleted).length;
   if (live > siblingsMax) {
     throw new KvError(
@@ -104,7 +117,9 @@ export function syncRecords(a: VersionedRecord | undefined, b: VersionedRecord |
     if (!coversDot(a.context, s.dot)) out.push(s);
   }
   out.sort(compareDots);
-  return { context: mergeVectors(a.context, b.context), siblings: out };
+  const context = mergeVectors(a.context, b.context);
+  const doc = a.doc && b.doc ? mergeDocuments(a.doc, b.doc) : (a.doc ?? b.doc);
+  return doc ? { context, siblings: out, doc } : { context, siblings: out };
 }
 
 /** Happened-before between two versions of a key (DVV: y's writer had seen x's dot). */
@@ -126,9 +141,9 @@ export function liveSiblings(record: VersionedRecord): readonly Sibling[] {
   return record.siblings.filter((s) => !s.deleted);
 }
 
-/** Whether the record holds only tombstones: the key reads as not found. */
+/** Whether the record holds only tombstones (and no document): the key reads as not found. */
 export function isDeleted(record: VersionedRecord): boolean {
-  return record.siblings.every((s) => s.deleted);
+  return !record.doc && record.siblings.every((s) => s.deleted);
 }
 
 /** Whether two replicas hold the same versions (same context, same sibling dots). */
@@ -136,7 +151,9 @@ export function sameVersions(a: VersionedRecord | undefined, b: VersionedRecord 
   if (!a || !b) return a === b;
   if (a.siblings.length !== b.siblings.length) return false;
   if (!descends(a.context, b.context) || !descends(b.context, a.context)) return false;
-  return a.siblings.every((s) => hasDot(b, s.dot));
+  if (!a.siblings.every((s) => hasDot(b, s.dot))) return false;
+  if (!a.doc || !b.doc) return a.doc === b.doc;
+  return a.doc === b.doc || JSON.stringify(encodeDocument(a.doc)) === JSON.stringify(encodeDocument(b.doc));
 }
 
 function hasDot(r: VersionedRecord, dot: Dot): boolean {

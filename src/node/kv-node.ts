@@ -32,6 +32,39 @@ export interface NodeDeps {
   readonly discoverSeed?: (seed: string) => Promise<{ id: NodeId; peer: PeerAddress }>;
 }
 
+/**
+ * Told of every change to this node's stored data, in the same synchronous step as the write
+ * is issued (so listeners such as the Merkle trees see changes in order). `after` undefined
+ * means the key was removed from this node (handoff, tombstone reaping).
+ */
+export type LocalChangeListener = (
+  partition: PartitionIndex,
+  key: string,
+  before: VersionedRecord | undefined,
+  after: VersionedRecord | undefined,
+) => void;
+
+/** What node extensions (anti-entropy, handoff) may use: the node's ports and helpers. */
+export interface NodeServices {
+  readonly storage: Storage;
+  readonly clock: Clock;
+  readonly random: () => number;
+  send(to: NodeId, m: PeerMessage): boolean;
+  request(to: NodeId, make: (id: number) => PeerMessage, timeoutMs: number): Promise<PeerMessage>;
+  emit(type: string, fields: Record<string, unknown>): void;
+  /** Merges records into local storage (version-vector rules); resolves when durable. */
+  mergeLocal(key: string, record: VersionedRecord): Promise<void>;
+}
+
+/** A mechanism that runs beside the node (anti-entropy, handoff): started and stopped with it. */
+export interface NodeExtension {
+  readonly name: string;
+  start(): void;
+  close(): Promise<void> | void;
+  /** Its part of `/admin/status`. */
+  status(): Record<string, unknown>;
+}
+
 export interface ReadOptions {
   readonly r: number;
   readonly timeoutMs: number;
@@ -88,6 +121,9 @@ export class KvNode {
   #seedIds = new Map<string, NodeId>();
   #closed = false;
   readonly stats = { keys: 0, tombstones: 0, readRepairs: 0, forwarded: 0 };
+  readonly #changeListeners: LocalChangeListener[] = [];
+  readonly #extensions = new Map<string, (from: NodeId, m: PeerMessage) => void>();
+  readonly #attached: NodeExtension[] = [];
 
   constructor(deps: NodeDeps) {
     this.config = deps.config;
@@ -118,6 +154,7 @@ export class KvNode {
     await this.#persistView();
     this.#scheduleGossip();
     this.#scheduleHintDelivery();
+    for (const ext of this.#attached) ext.start();
     void this.#bootstrap();
   }
 
@@ -127,6 +164,7 @@ export class KvNode {
     if (this.#hintTimer !== null) this.#clock.clearTimeout(this.#hintTimer);
     for (const [, reply] of this.#pending) reply(this.id, { t: 'put-r', id: 0, err: { code: 'KV_UNAVAILABLE', message: 'node shutting down' } });
     this.#pending.clear();
+    for (const ext of this.#attached) await ext.close();
     await this.#transport.close();
     await this.#storage.close();
   }
@@ -368,6 +406,7 @@ export class KvNode {
     if (local && sameVersions(local, merged)) return { merged: local, durable: Promise.resolve() };
     this.#trackCounts(local, merged);
     const durable = this.#storage.write([{ type: 'put', table: DATA_TABLE, key: k, value: encodeRecord(merged) }]);
+    for (const fn of this.#changeListeners) fn(partitionOfKey(ring, key), key, local, merged);
     return { merged, durable: storageErrors(durable) };
   }
 
@@ -598,6 +637,39 @@ export class KvNode {
     return { keys, truncated };
   }
 
+  // ---------------------------------------------------------------- extensions
+
+  /** Adds an extension; call before `start()`. */
+  attach(ext: NodeExtension): void {
+    this.#attached.push(ext);
+  }
+
+  extension(name: string): NodeExtension | undefined {
+    return this.#attached.find((e) => e.name === name);
+  }
+
+  /** Subscribe to local data changes (see LocalChangeListener). */
+  onLocalChange(fn: LocalChangeListener): void {
+    this.#changeListeners.push(fn);
+  }
+
+  /** Route peer messages of type `t` (and their replies' ids) to an extension. */
+  handlePeerMessages(t: PeerMessage['t'], fn: (from: NodeId, m: PeerMessage) => void): void {
+    this.#extensions.set(t, fn);
+  }
+
+  get services(): NodeServices {
+    return {
+      storage: this.#storage,
+      clock: this.#clock,
+      random: this.#random,
+      send: (to, m) => this.#transport.send(to, m),
+      request: (to, make, timeoutMs) => this.#request(to, make, timeoutMs),
+      emit: (type, fields) => this.#emit(type, fields),
+      mergeLocal: (key, record) => this.#mergeLocal(key, record).durable,
+    };
+  }
+
   // ---------------------------------------------------------------- hinted handoff
 
   #dataKeyOf(key: string): string {
@@ -765,6 +837,16 @@ export class KvNode {
         case 'batch-r':
         case 'fwd-r':
         case 'list-r':
+          this.#pending.get(m.id)?.(from, m);
+          return;
+        case 'ae':
+        case 'fetch': {
+          const handler = this.#extensions.get(m.t);
+          if (handler) handler(from, m);
+          return;
+        }
+        case 'ae-r':
+        case 'fetch-r':
           this.#pending.get(m.id)?.(from, m);
           return;
         default: {

@@ -18,6 +18,10 @@ export type PeerMessage =
   | { readonly t: 'batch'; readonly id: number; readonly entries: readonly (readonly [string, WireRecord])[] }
   | { readonly t: 'batch-r'; readonly id: number; readonly err?: WireError }
   | { readonly t: 'put-r'; readonly id: number; readonly err?: WireError }
+  | { readonly t: 'ae'; readonly id: number; readonly partition: number; readonly msg: unknown }
+  | { readonly t: 'ae-r'; readonly id: number; readonly msg?: unknown; readonly err?: WireError }
+  | { readonly t: 'fetch'; readonly id: number; readonly keys: readonly string[] }
+  | { readonly t: 'fetch-r'; readonly id: number; readonly entries: readonly (readonly [string, WireRecord])[]; readonly err?: WireError }
   | { readonly t: 'fwd'; readonly id: number; readonly req: ForwardedWrite }
   | { readonly t: 'fwd-r'; readonly id: number; readonly res?: unknown; readonly err?: WireError }
   | { readonly t: 'list'; readonly id: number; readonly prefix: string; readonly limit: number }
@@ -53,7 +57,7 @@ export function errorFromWire(w: WireError): KvError {
   return new KvError(w.code, w.message, w.details ?? {});
 }
 
-const TYPES: ReadonlySet<string> = new Set<PeerMessageType>(['gossip', 'get', 'get-r', 'put', 'put-r', 'batch', 'batch-r', 'fwd', 'fwd-r', 'list', 'list-r']);
+const TYPES: ReadonlySet<string> = new Set<PeerMessageType>(['gossip', 'get', 'get-r', 'put', 'put-r', 'batch', 'batch-r', 'ae', 'ae-r', 'fetch', 'fetch-r', 'fwd', 'fwd-r', 'list', 'list-r']);
 /** Records per batch message (hint delivery, handoff): bounds a frame and the work per message. */
 export const BATCH_ENTRIES_MAX = 1000;
 
@@ -71,6 +75,8 @@ export function validatePeerMessage(value: unknown): PeerMessage {
   if (m.t === 'list' && (typeof m.prefix !== 'string' || typeof m.limit !== 'number')) throw new Error('bad list');
   if ((m.t === 'get' || m.t === 'put') && m.hint !== undefined && !isNodeId(m.hint)) throw new Error('bad hint target');
   if (m.t === 'batch' && (!Array.isArray(m.entries) || m.entries.length > BATCH_ENTRIES_MAX)) throw new Error('bad batch');
+  if (m.t === 'fetch' && (!Array.isArray(m.keys) || m.keys.length > BATCH_ENTRIES_MAX)) throw new Error('bad fetch');
+  if (m.t === 'ae' && (typeof m.partition !== 'number' || !Number.isInteger(m.partition))) throw new Error('bad ae');
   if (m.t === 'fwd' && (typeof m.req !== 'object' || m.req === null)) throw new Error('bad forward');
   return value as PeerMessage;
 }

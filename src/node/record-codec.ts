@@ -4,6 +4,9 @@ import type { VersionVector } from '../core/version-vector.ts';
 import { parseVector } from '../core/version-vector.ts';
 import { isNodeId } from '../core/types.ts';
 import { KvError } from '../core/errors.ts';
+import type { EncodedDocument } from '../core/crdt/index.ts';
+import { decodeDocument, encodeDocument } from '../core/crdt/index.ts';
+import { hashHex, keyHash } from '../core/hash.ts';
 
 /**
  * How a key's versions travel between replicas and rest on disk. One compact positional form
@@ -14,6 +17,8 @@ import { KvError } from '../core/errors.ts';
 export interface WireRecord {
   readonly c: Record<string, number>;
   readonly s: readonly WireSibling[];
+  /** A CRDT document, in its codec's form (src/core/crdt/codec.ts). */
+  readonly d?: EncodedDocument;
 }
 type WireSibling = readonly [string, number, Record<string, number>, Uint8Array, string, boolean, number];
 
@@ -21,12 +26,28 @@ type WireSibling = readonly [string, number, Record<string, number>, Uint8Array,
 export const CONTENT_TYPE_CHARS_MAX = 256;
 
 export function recordToWire(r: VersionedRecord): WireRecord {
-  return {
+  const wire: WireRecord = {
     c: r.context as Record<string, number>,
     s: r.siblings.map(
       (x): WireSibling => [x.dot.actor, x.dot.counter, x.seen as Record<string, number>, x.value, x.contentType, x.deleted, x.writtenAtMs],
     ),
   };
+  return r.doc ? { ...wire, d: encodeDocument(r.doc) } : wire;
+}
+
+/**
+ * A short digest of what versions a replica holds for a key (context, sibling dots, tombstone
+ * flags, document state) — not the value bytes. Two replicas with equal digests hold the same
+ * versions; the Merkle trees of anti-entropy are built from these.
+ */
+export function recordDigest(r: VersionedRecord): string {
+  let text = Object.keys(r.context)
+    .sort()
+    .map((k) => `${k}:${r.context[k]}`)
+    .join(',');
+  for (const s of r.siblings) text += `|${s.dot.actor}:${s.dot.counter}${s.deleted ? 'x' : ''}`;
+  if (r.doc) text += `|${JSON.stringify(encodeDocument(r.doc))}`;
+  return hashHex(keyHash(text)).slice(2);
 }
 
 /** Validates and converts a record from the wire or the disk; throws KV_BAD_REQUEST. */
@@ -38,7 +59,9 @@ export function recordFromWire(value: unknown): VersionedRecord {
   if (!context) throw bad('context');
   if (!Array.isArray(s) || s.length > 10_000) throw bad('siblings');
   const siblings: Sibling[] = s.map((x: unknown) => siblingFromWire(x, context, bad));
-  return { context, siblings };
+  const d = (value as { d?: unknown }).d;
+  if (d === undefined || d === null) return { context, siblings };
+  return { context, siblings, doc: decodeDocument(d) };
 }
 
 function siblingFromWire(x: unknown, context: VersionVector, bad: (why: string) => KvError): Sibling {
