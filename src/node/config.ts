@@ -30,6 +30,8 @@ export interface NodeConfig {
   readonly hintDeliveryIntervalMs: number;
   /** Hints per delivery batch (one batch in flight per target). */
   readonly hintBatchSize: number;
+  /** Idempotency keys remembered per CRDT document (besides the 24 h window). */
+  readonly idempotencyKeysMax: number;
   readonly antiEntropyIntervalMs: number;
 }
 
@@ -50,5 +52,7 @@ export const DEFAULTS = {
   hintsPerTargetMax: 100_000,
   hintDeliveryIntervalMs: 500,
   hintBatchSize: 200,
+  // The whole document is rewritten on every update; 1,000 keys keep it near 70 KB.
+  idempotencyKeysMax: 1000,
   antiEntropyIntervalMs: 10_000,
 } as const;

@@ -5,6 +5,7 @@ import type { Transport } from '../transport/transport.ts';
 import type { VersionedRecord } from '../core/siblings.ts';
 import { coordinateWrite, isDeleted, liveSiblings, sameVersions, syncRecords } from '../core/siblings.ts';
 import { decodeContext } from '../core/context.ts';
+import { applyPatch, emptyDocument, parsePatch, prune } from '../core/crdt/index.ts';
 import { emptyVector } from '../core/version-vector.ts';
 import type { ClusterView, MemberInfo } from '../core/membership.ts';
 import { claim, mergeViews, sameView, viewFromWire, viewToWire } from '../core/membership.ts';
@@ -84,6 +85,8 @@ export interface ReadResult {
 export interface WriteResult {
   readonly record: VersionedRecord;
   readonly coordinator: NodeId;
+  /** A field update whose Idempotency-Key had already been applied. */
+  readonly duplicate: boolean;
 }
 
 /** How long a node with seeds waits to hear from them before it may create the first ring. */
@@ -402,8 +405,10 @@ export class KvNode {
     const k = dataKey(partitionOfKey(ring, key), key);
     const bytes = this.#storage.get(DATA_TABLE, k);
     const local = bytes ? decodeRecord(bytes) : undefined;
-    const merged = syncRecords(local, incoming)!;
+    let merged = syncRecords(local, incoming)!;
     if (local && sameVersions(local, merged)) return { merged: local, durable: Promise.resolve() };
+    // Documents' idempotency tables are bounded on every replica, not only on coordinators.
+    if (merged.doc) merged = { ...merged, doc: prune(merged.doc, this.#clock.now(), { entriesMax: this.config.idempotencyKeysMax }) };
     this.#trackCounts(local, merged);
     const durable = this.#storage.write([{ type: 'put', table: DATA_TABLE, key: k, value: encodeRecord(merged) }]);
     for (const fn of this.#changeListeners) fn(partitionOfKey(ring, key), key, local, merged);
@@ -554,7 +559,8 @@ export class KvNode {
         const res = await this.#request(target, (id) => ({ t: 'fwd', id, req: { ...req, hops: req.hops + 1 } }), req.timeoutMs);
         if (res.t !== 'fwd-r') throw new KvError('KV_INTERNAL', 'unexpected reply');
         if (res.err) throw errorFromWire(res.err);
-        return { record: recordFromWire(res.res), coordinator: target };
+        const out = res.res as { rec?: unknown; duplicate?: unknown; coordinator?: unknown };
+        return { record: recordFromWire(out.rec), coordinator: typeof out.coordinator === 'string' ? out.coordinator : target, duplicate: out.duplicate === true };
       } catch (e) {
         if (e instanceof KvError && (e.code === 'KV_UNAVAILABLE' || e.code === 'KV_TIMEOUT') && e.details.unreachable === true) continue;
         throw e;
@@ -564,9 +570,8 @@ export class KvNode {
   }
 
   async #coordinateWrite(req: ForwardedWrite): Promise<WriteResult> {
-    const { replicas, targets } = this.#targets(req.key);
+    if (req.kind === 'patch') return this.#coordinatePatch(req);
     const seen = req.context ? decodeContext(req.context) : emptyVector();
-    const w = Math.min(req.w, replicas.length);
     const local = this.readLocal(req.key);
     const { record } = coordinateWrite(local, seen, this.id, {
       value: req.value,
@@ -578,39 +583,77 @@ export class KvNode {
     // its coordinator (see coordinateWrite).
     const { merged, durable } = this.#mergeLocal(req.key, record);
     await durable;
+    await this.#replicate(req.key, recordToWire(merged), req.w, req.timeoutMs);
+    return { record: merged, coordinator: this.id, duplicate: false };
+  }
+
+  /**
+   * A field update (CRDT document): applied by this replica to its own durable state, under
+   * its own actor (so its counter entries and set dots are never reused), stored, then only
+   * the delta is sent to the other replicas. A retry with a known Idempotency-Key changes
+   * nothing but is replicated again in full, so a first attempt that reached too few replicas
+   * still gets to W.
+   */
+  async #coordinatePatch(req: ForwardedWrite): Promise<WriteResult> {
+    const local = this.readLocal(req.key);
+    if (local && liveSiblings(local).length > 0) {
+      throw new KvError('KV_TYPE_MISMATCH', 'this key holds a plain value; replace it with PUT (or DELETE it) before using field updates', { holds: 'value' });
+    }
+    const patch = parsePatch(parseJson(req.value));
+    const now = this.#clock.now();
+    const base = local?.doc ?? emptyDocument();
+    const result = applyPatch(base, patch, { actor: this.id, nowMs: now, ...(req.idempotencyKey ? { idempotencyKey: req.idempotencyKey } : {}) });
+    if (result.duplicate && local) {
+      await this.#replicate(req.key, recordToWire(local), req.w, req.timeoutMs);
+      return { record: local, coordinator: this.id, duplicate: true };
+    }
+    const record: VersionedRecord = { context: local?.context ?? emptyVector(), siblings: local?.siblings ?? [], doc: result.state };
+    await this.#replaceLocal(req.key, local, record);
+    const delta: VersionedRecord = { context: emptyVector(), siblings: [], doc: result.delta };
+    await this.#replicate(req.key, recordToWire(delta), req.w, req.timeoutMs);
+    return { record, coordinator: this.id, duplicate: false };
+  }
+
+  /** Sends a record to the key's other targets and waits until W replicas (self included) hold it. */
+  async #replicate(key: string, wire: WireRecord, wanted: number, timeoutMs: number): Promise<void> {
+    const { replicas, targets } = this.#targets(key);
+    const w = Math.min(wanted, replicas.length);
     const call = new QuorumCall<true>(targets.length, w);
     call.succeed(this.id, true);
     const id = this.#nextRequestId++;
-    const wire = recordToWire(merged);
     const asked = new Set(targets.map((t) => t.node));
-    const timer = this.#clock.setTimeout(() => call.timeout(), req.timeoutMs);
+    const timer = this.#clock.setTimeout(() => call.timeout(), timeoutMs);
+    const forget = (): void => {
+      this.#clock.clearTimeout(timer);
+      this.#pending.delete(id);
+    };
     this.#pending.set(id, (from, m) => {
       if (m.t !== 'put-r' || !asked.has(from)) return;
       if (m.err) call.fail(from);
       else call.succeed(from, true);
-      if (call.allIn()) {
-        this.#clock.clearTimeout(timer);
-        this.#pending.delete(id);
-      }
+      if (call.allIn()) forget();
     });
     for (const { node: n, hint } of targets) {
       if (n === this.id) continue;
-      const msg: PeerMessage = hint ? { t: 'put', id, key: req.key, rec: wire, ack: true, hint } : { t: 'put', id, key: req.key, rec: wire, ack: true };
+      const msg: PeerMessage = hint ? { t: 'put', id, key, rec: wire, ack: true, hint } : { t: 'put', id, key, rec: wire, ack: true };
       if (!this.#transport.send(n, msg)) call.fail(n);
     }
     const outcome = await call.quorum();
-    if (call.allIn()) {
-      this.#clock.clearTimeout(timer);
-      this.#pending.delete(id);
-    } else {
-      // Keep listening for late acks until the time-out, then forget the request.
-      void call.settled().then(() => {
-        this.#clock.clearTimeout(timer);
-        this.#pending.delete(id);
-      });
-    }
+    // Late acks are still welcome until the time-out; then the request is forgotten.
+    if (call.allIn()) forget();
+    else void call.settled().then(forget);
     if (!outcome.ok) throw quorumError('write', outcome, w);
-    return { record: merged, coordinator: this.id };
+  }
+
+  /** Stores a record computed from `before` in the same synchronous step (no merge: pruning). */
+  #replaceLocal(key: string, before: VersionedRecord | undefined, after: VersionedRecord): Promise<void> {
+    const ring = this.#view.ring;
+    if (!ring) throw new KvError('KV_UNAVAILABLE', 'the cluster has no ring yet (still forming)');
+    const partition = partitionOfKey(ring, key);
+    this.#trackCounts(before, after);
+    const durable = this.#storage.write([{ type: 'put', table: DATA_TABLE, key: dataKey(partition, key), value: encodeRecord(after) }]);
+    for (const fn of this.#changeListeners) fn(partition, key, before, after);
+    return storageErrors(durable);
   }
 
   /** Lists live keys with a prefix across the cluster: every member answers for what it holds. */
@@ -821,7 +864,7 @@ export class KvNode {
         case 'fwd': {
           const req = parseForward(m.req);
           this.write(req).then(
-            (res) => this.#transport.send(from, { t: 'fwd-r', id: m.id, res: recordToWire(res.record) }),
+            (res) => this.#transport.send(from, { t: 'fwd-r', id: m.id, res: { rec: recordToWire(res.record), duplicate: res.duplicate, coordinator: res.coordinator } }),
             (e: unknown) => this.#transport.send(from, { t: 'fwd-r', id: m.id, err: errorToWire(e) }),
           );
           return;
@@ -871,9 +914,18 @@ function quorumError(op: string, o: { succeeded: number; failed: number; timedOu
   return new KvError('KV_QUORUM_NOT_MET', `${op} quorum not met: ${o.succeeded} of ${required} required replicas answered`, details);
 }
 
+function parseJson(bytes: Uint8Array): unknown {
+  try {
+    return JSON.parse(new TextDecoder().decode(bytes));
+  } catch {
+    throw new KvError('KV_BAD_REQUEST', 'body is not valid JSON', { field: 'body' });
+  }
+}
+
 function parseForward(x: ForwardedWrite): ForwardedWrite {
   const ok =
-    (x.kind === 'put' || x.kind === 'del') &&
+    (x.kind === 'put' || x.kind === 'del' || x.kind === 'patch') &&
+    (x.idempotencyKey === null || typeof x.idempotencyKey === 'string') &&
     typeof x.key === 'string' &&
     x.value instanceof Uint8Array &&
     typeof x.contentType === 'string' &&

@@ -31,11 +31,13 @@ export type PeerMessageType = PeerMessage['t'];
 
 /** A client write handed to a replica of its key, which coordinates it. */
 export interface ForwardedWrite {
-  readonly kind: 'put' | 'del';
+  readonly kind: 'put' | 'del' | 'patch';
   readonly key: string;
   readonly value: Uint8Array;
   readonly contentType: string;
   readonly context: string | null;
+  /** For `patch`: the Idempotency-Key header. */
+  readonly idempotencyKey: string | null;
   readonly w: number;
   readonly timeoutMs: number;
   /** Hops so far; a forward is never forwarded more than once (no loops while rings differ). */

@@ -7,7 +7,8 @@ import type { Sibling, VersionedRecord } from '../core/siblings.ts';
 import { vectorToJSON } from '../core/version-vector.ts';
 import type { KvNode } from '../node/kv-node.ts';
 import { LIST_LIMIT_MAX } from '../node/kv-node.ts';
-import { parseConsistency, parseKey, parseTimeout, validateJsonValue, HEADER_BYTES_MAX } from './request-validation.ts';
+import { parseConsistency, parseJsonBody, parseKey, parseTimeout, validateJsonValue, HEADER_BYTES_MAX } from './request-validation.ts';
+import { documentView, isOperatorBody, parsePatch } from '../core/crdt/index.ts';
 import { statusReport, ringReport } from './admin-reports.ts';
 
 export interface ServerOptions {
@@ -78,12 +79,17 @@ export function buildServer(node: KvNode, options: ServerOptions = {}): FastifyI
     const q = req.query as Record<string, string | undefined>;
     const body = bodyOf(req);
     const contentType = contentTypeOf(req);
-    if (isJson(contentType)) validateJsonValue(body);
+    if (isJson(contentType)) {
+      // A body with update operators (the seed's {"likes":{"$inc":1}}) is a PATCH.
+      if (isOperatorBody(parseJsonBody(body))) return patch(req, reply, key, body);
+      validateJsonValue(body);
+    }
     const { record, coordinator } = await node.write({
       kind: 'put',
       key,
       value: body,
       contentType,
+      idempotencyKey: null,
       context: contextOf(req),
       w: parseConsistency(q.w, 'w', node.config),
       timeoutMs: parseTimeout(q.timeout, node.config.requestTimeoutMs),
@@ -101,6 +107,7 @@ export function buildServer(node: KvNode, options: ServerOptions = {}): FastifyI
       key,
       value: new Uint8Array(0),
       contentType: '',
+      idempotencyKey: null,
       context: contextOf(req),
       w: parseConsistency(q.w, 'w', node.config),
       timeoutMs: parseTimeout(q.timeout, node.config.requestTimeoutMs),
@@ -108,6 +115,33 @@ export function buildServer(node: KvNode, options: ServerOptions = {}): FastifyI
     });
     return reply.send({ context: encodeContext(record.context) });
   });
+
+  app.patch('/kv/*', async (req, reply) => {
+    const key = keyOf(req);
+    if (!isJson(contentTypeOf(req))) throw new KvError('KV_BAD_REQUEST', 'PATCH needs Content-Type: application/json', { field: 'Content-Type' });
+    return patch(req, reply, key, bodyOf(req));
+  });
+
+  async function patch(req: FastifyRequest, reply: FastifyReply, key: string, body: Uint8Array): Promise<FastifyReply> {
+    const q = req.query as Record<string, string | undefined>;
+    const idem = req.headers['idempotency-key'];
+    if (Array.isArray(idem)) throw new KvError('KV_BAD_REQUEST', 'one Idempotency-Key header at most', { field: 'Idempotency-Key' });
+    // Validate here too, so a malformed patch gets its 4xx without a round trip to a replica.
+    parsePatch(parseJsonBody(body));
+    const { record, duplicate } = await node.write({
+      kind: 'patch',
+      key,
+      value: body,
+      contentType: 'application/json',
+      idempotencyKey: idem ?? null,
+      context: null,
+      w: parseConsistency(q.w, 'w', node.config),
+      timeoutMs: parseTimeout(q.timeout, node.config.requestTimeoutMs),
+      hops: 0,
+    });
+    if (duplicate) reply.header('Idempotency-Replayed', 'true');
+    return reply.code(200).send(record.doc ? documentView(record.doc) : {});
+  }
 
   app.get('/admin/status', async () => statusReport(node));
   app.get('/admin/ring', async () => ringReport(node));
@@ -138,7 +172,11 @@ function sendRecord(reply: FastifyReply, record: VersionedRecord | undefined): F
   const context = encodeContext(record.context);
   const live = liveSiblings(record);
   reply.header('X-Context', context);
-  if (live.length === 1) {
+  if (record.doc && live.length === 0) {
+    reply.header('X-Vector-Clock', JSON.stringify(vectorToJSON(record.context)));
+    return reply.code(200).send(documentView(record.doc));
+  }
+  if (live.length === 1 && !record.doc) {
     const s = live[0]!;
     reply.header('X-Vector-Clock', JSON.stringify(vectorToJSON(siblingClock(s))));
     reply.header('Content-Type', s.contentType || 'application/octet-stream');
@@ -151,6 +189,8 @@ function sendRecord(reply: FastifyReply, record: VersionedRecord | undefined): F
       vectorClock: vectorToJSON(siblingClock(s)),
       writtenAtMs: s.writtenAtMs,
     })),
+    // A document updated concurrently with a plain write on another replica shows as one more version.
+    ...(record.doc ? { document: documentView(record.doc) } : {}),
     context,
   });
 }
