@@ -94,4 +94,10 @@ export async function runNode(argv: string[]): Promise<void> {
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
+  if (process.env.NOSQLDB_EXIT_WITH_PARENT === '1') {
+    // Started by `nosqldb cluster`/the Lab: our stdin is its pipe; when it closes, the parent is gone.
+    process.stdin.on('end', () => stop('parent exited'));
+    process.stdin.on('error', () => stop('parent exited'));
+    process.stdin.resume();
+  }
 }

@@ -165,7 +165,9 @@ export class LocalCluster {
       ...(this.#opts.nodeArgs ?? []),
       ...(m.spec.extraArgs ?? []),
     ];
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env } });
+    // stdin is a pipe the child watches: if this process dies without stopping it (even by
+    // SIGKILL), the pipe closes and the child exits, so no orphan keeps its ports and data.
+    const child = spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, NOSQLDB_EXIT_WITH_PARENT: '1' } });
     m.child = child;
     m.state = 'starting';
     const out = this.#opts.onOutput ?? ((id: string, line: string) => process.stderr.write(`[${id}] ${line}\n`));

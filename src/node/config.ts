@@ -33,6 +33,10 @@ export interface NodeConfig {
   /** Idempotency keys remembered per CRDT document (besides the 24 h window). */
   readonly idempotencyKeysMax: number;
   readonly antiEntropyIntervalMs: number;
+  /** Anti-entropy: how long a tombstone every replica holds is kept before it is reaped (default 5 min). */
+  readonly tombstoneGraceMs?: number;
+  /** Anti-entropy: depth of the Merkle trees (default 10: 1,024 segments per partition). */
+  readonly merkleDepth?: number;
 }
 
 export const DEFAULTS = {
@@ -52,7 +56,9 @@ export const DEFAULTS = {
   hintsPerTargetMax: 100_000,
   hintDeliveryIntervalMs: 500,
   hintBatchSize: 200,
-  // The whole document is rewritten on every update; 1,000 keys keep it near 70 KB.
-  idempotencyKeysMax: 1000,
+  // Exactly-once holds for a retry whose first attempt is among a document's last 10,000 keyed
+  // updates (and within 24 h). The whole document is rewritten on every update, so this is a
+  // cost (about 600 KB at the bound) traded against how long an outage dedup survives.
+  idempotencyKeysMax: 10_000,
   antiEntropyIntervalMs: 10_000,
 } as const;

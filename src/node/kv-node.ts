@@ -546,6 +546,26 @@ export class KvNode {
     return this.readLocal(key);
   }
 
+  /**
+   * Removes a key's tombstone from this replica, if it still holds a tombstone that `expected`
+   * accepts (the same version every replica was found to hold). Anti-entropy's reaper calls it
+   * once all replicas hold the tombstone and its grace interval passed. Read and delete are
+   * issued in one synchronous step, like #mergeLocal, so a newer write is never removed.
+   */
+  removeTombstone(key: string, expected: (record: VersionedRecord) => boolean): Promise<boolean> {
+    const ring = this.#view.ring;
+    if (!ring) return Promise.resolve(false);
+    const partition = partitionOfKey(ring, key);
+    const k = dataKey(partition, key);
+    const bytes = this.#storage.get(DATA_TABLE, k);
+    const local = bytes ? decodeRecord(bytes) : undefined;
+    if (!local || !isDeleted(local) || !expected(local)) return Promise.resolve(false);
+    this.stats.tombstones--;
+    const durable = this.#storage.write([{ type: 'del', table: DATA_TABLE, key: k }]);
+    for (const fn of this.#changeListeners) fn(partition, key, local, undefined);
+    return storageErrors(durable).then(() => true);
+  }
+
   /** PUT / DELETE: coordinated by a replica of the key; other nodes forward it there. */
   async write(req: ForwardedWrite): Promise<WriteResult> {
     const { replicas } = this.placement(req.key);

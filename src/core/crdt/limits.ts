@@ -37,7 +37,7 @@ export const idempotencyKeyCharsMax = 255;
  * exactly-once then covers retries within min(24 h, 1,000 / R s); the node can pass a
  * larger `entriesMax` to `prune` if it accepts bigger documents.
  */
-export const idempotencyEntriesMax = 1_000;
+export const idempotencyEntriesMax = 10_000;
 
 /**
  * How long an idempotency key is remembered (Stripe keeps keys 24 h). It must be far

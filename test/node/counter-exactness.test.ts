@@ -1,0 +1,92 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { LocalCluster, waitForCluster } from '../../src/cluster/local-cluster.ts';
+import { waitFor } from '../helpers/in-process-cluster.ts';
+
+/**
+ * Issue 5, acceptance 1 (scaled for CI): concurrent `$inc` through every node of a real
+ * 3-process cluster while one node is SIGKILLed and restarted and later another is isolated
+ * and healed. Every client retries a failed request with the same Idempotency-Key until it
+ * succeeds. Afterwards every replica holds exactly the sum. Ports 37101-37103 / 38101-38103.
+ */
+const BASE = 37101;
+const ids = ['n1', 'n2', 'n3'];
+const url = (i: number) => `http://127.0.0.1:${BASE + i}`;
+const TOTAL = Number(process.env.COUNTER_TEST_INCREMENTS ?? 1000);
+const CLIENTS = 16;
+let dir: string;
+let cluster: LocalCluster;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'nosqldb-counter-'));
+  cluster = new LocalCluster({ dataDir: dir, nodeArgs: ['--anti-entropy-interval-ms', '0'], onOutput: () => undefined });
+  cluster.start(ids.map((id, i) => ({ id, port: BASE + i })));
+  await waitForCluster([0, 1, 2].map(url), ids, 30_000);
+}, 40_000);
+
+afterAll(async () => {
+  await cluster?.stop(2000);
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+async function faults(i: number, body: unknown | null): Promise<void> {
+  await fetch(`${url(i)}/admin/faults`, body === null ? { method: 'DELETE' } : { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+}
+
+describe('counters under failures', () => {
+  it(`[CRDT7] ${TOTAL} retried $inc with kill/restart and isolation: every replica reports exactly the sum`, async () => {
+    let next = 0;
+    let acked = 0;
+    let sum = 0;
+    let retries = 0;
+    const client = async (c: number): Promise<void> => {
+      for (;;) {
+        const k = next++;
+        if (k >= TOTAL) return;
+        const delta = k % 5 === 0 ? -1 : 1;
+        const key = `inc-${k}`;
+        for (let attempt = 0; ; attempt++) {
+          const node = (c + attempt) % 3;
+          try {
+            const r = await fetch(`${url(node)}/kv/likes?timeout=2000`, {
+              method: 'PATCH',
+              headers: { 'content-type': 'application/json', 'idempotency-key': key },
+              body: JSON.stringify({ likes: { $inc: delta } }),
+              signal: AbortSignal.timeout(5000),
+            });
+            await r.arrayBuffer();
+            if (r.status === 200) break;
+          } catch {
+            // Connection refused (killed node) or time-out: retry with the same key.
+          }
+          retries++;
+          await new Promise((res) => setTimeout(res, 20));
+        }
+        acked++;
+        sum += delta;
+      }
+    };
+    const run = Promise.all(Array.from({ length: CLIENTS }, (_, c) => client(c)));
+    await waitFor('a quarter done', () => acked >= TOTAL / 4, 60_000);
+    cluster.kill('n3');
+    await waitFor('half done', () => acked >= TOTAL / 2, 60_000);
+    cluster.restart('n3');
+    await waitForCluster([0, 1, 2].map(url), ids, 30_000);
+    await faults(1, { isolate: ['n1', 'n3'] });
+    await faults(0, { isolate: ['n2'] });
+    await faults(2, { isolate: ['n2'] });
+    await waitFor('three quarters done', () => acked >= (TOTAL * 3) / 4, 60_000);
+    for (const i of [0, 1, 2]) await faults(i, null);
+    await run;
+    expect(acked).toBe(TOTAL);
+    // Converge: a quorum read of all three replicas repairs the stale ones.
+    await waitFor('every replica exact', async () => {
+      await fetch(`${url(0)}/kv/likes?r=3`);
+      const local = await Promise.all([0, 1, 2].map(async (i) => ((await (await fetch(`${url(i)}/kv/likes?local=true`)).json()) as { likes: number }).likes));
+      return local.every((v) => v === sum);
+    }, 30_000);
+    console.log(`counter: ${TOTAL} increments acknowledged, sum ${sum}, ${retries} retries, every replica exact`);
+  }, 240_000);
+});
