@@ -22,6 +22,8 @@ export interface MemberInfo {
   readonly zone: string;
   readonly status: MemberStatus;
   readonly version: number;
+  /** Partitions this member is still handing off after a ring change (it still answers reads for them). */
+  readonly handoff?: readonly number[];
 }
 
 export interface ClusterView {
@@ -74,7 +76,10 @@ function memberFromWire(m: unknown): MemberInfo | undefined {
   if (typeof peer.port !== 'number' || !Number.isInteger(peer.port) || peer.port < 1 || peer.port > 65535) return undefined;
   if (typeof x.zone !== 'string' || x.zone.length > 64 || typeof x.status !== 'string' || !STATUSES.has(x.status)) return undefined;
   if (typeof x.version !== 'number' || !Number.isSafeInteger(x.version) || x.version < 0) return undefined;
+  const handoff = x.handoff;
+  if (handoff !== undefined && (!Array.isArray(handoff) || handoff.length > 4096 || !handoff.every((p) => Number.isInteger(p) && p >= 0 && p < 65536))) return undefined;
   return {
+    ...(Array.isArray(handoff) && handoff.length > 0 ? { handoff: handoff as number[] } : {}),
     id: x.id,
     httpUrl: x.httpUrl,
     peer: { host: peer.host, port: peer.port },
@@ -97,7 +102,7 @@ export function mergeViews(a: ClusterView, b: ClusterView): ClusterView {
 }
 
 function memberKey(m: MemberInfo): string {
-  return `${m.status}|${m.httpUrl}|${m.peer.host}:${m.peer.port}|${m.zone}`;
+  return `${m.status}|${m.httpUrl}|${m.peer.host}:${m.peer.port}|${m.zone}|${(m.handoff ?? []).join(',')}`;
 }
 
 function pickRing(a: RingState | null, b: RingState | null): RingState | null {

@@ -18,7 +18,12 @@ import type { VersionDigest } from '../core/merkle/merkle-tree.ts';
 import type { KvNode } from './kv-node.ts';
 import type { PartitionTree } from './anti-entropy-trees.ts';
 import { recordDigest } from './record-codec.ts';
-import { TOMB_KEYS_PER_MESSAGE_MAX, type AeEnvelopeReply, type TombCheck, type TombReap } from './anti-entropy-wire.ts';
+import {
+  TOMB_KEYS_PER_MESSAGE_MAX,
+  type AeEnvelopeReply,
+  type TombCheck,
+  type TombReap,
+} from './anti-entropy-wire.ts';
 
 /** Five minutes: longer than any hint or request stays in flight in a healthy cluster. */
 export const TOMBSTONE_GRACE_MS_DEFAULT = 5 * 60_000;
@@ -51,7 +56,11 @@ export function localDigest(node: KvNode, key: Key): VersionDigest | null {
  * One reaping pass over one partition, run by its first replica with every replica up.
  * Returns how many tombstones this node removed.
  */
-export async function reapPartition(deps: ReapDeps, pt: PartitionTree, replicas: readonly NodeId[]): Promise<number> {
+export async function reapPartition(
+  deps: ReapDeps,
+  pt: PartitionTree,
+  replicas: readonly NodeId[],
+): Promise<number> {
   const { node } = deps;
   const candidates = new Map<Key, VersionDigest>();
   for (const key of pt.tombstones()) {
@@ -62,7 +71,8 @@ export async function reapPartition(deps: ReapDeps, pt: PartitionTree, replicas:
     } catch {
       continue;
     }
-    if (record === undefined || !isDeleted(record) || writtenAt(record) + deps.graceMs > deps.nowMs) continue;
+    if (record === undefined || !isDeleted(record) || writtenAt(record) + deps.graceMs > deps.nowMs)
+      continue;
     candidates.set(key, recordDigest(record));
   }
   if (candidates.size === 0) return 0;
@@ -78,12 +88,17 @@ export async function reapPartition(deps: ReapDeps, pt: PartitionTree, replicas:
   if (candidates.size === 0) return 0;
   const entries = [...candidates];
   // Remote replicas first: if one fails, this node still holds the tombstone and spreads it again.
-  await Promise.all(others.map((peer) => deps.ask(peer, pt.partition, { type: 'tomb-reap', entries })));
+  await Promise.all(
+    others.map((peer) => deps.ask(peer, pt.partition, { type: 'tomb-reap', entries })),
+  );
   return reapLocal(node, entries);
 }
 
 /** Drops each tombstone this node still holds at exactly the given digest; returns how many. */
-export async function reapLocal(node: KvNode, entries: readonly (readonly [Key, VersionDigest])[]): Promise<number> {
+export async function reapLocal(
+  node: KvNode,
+  entries: readonly (readonly [Key, VersionDigest])[],
+): Promise<number> {
   const removals = entries.map(async ([key, digest]) => {
     try {
       return await node.removeTombstone(key, (r) => recordDigest(r) === digest);

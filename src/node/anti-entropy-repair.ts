@@ -45,7 +45,13 @@ export interface RepairMeter {
   bytesReceived: number;
 }
 
-async function ask(services: NodeServices, peer: NodeId, m: PeerMessage, timeoutMs: number, meter: RepairMeter): Promise<PeerMessage> {
+async function ask(
+  services: NodeServices,
+  peer: NodeId,
+  m: PeerMessage,
+  timeoutMs: number,
+  meter: RepairMeter,
+): Promise<PeerMessage> {
   meter.bytesSent += frameBytes(m);
   const res = await services.request(peer, (id) => ({ ...m, id }), timeoutMs);
   meter.bytesReceived += frameBytes(res);
@@ -78,7 +84,8 @@ export async function pushRecords(
     }
     if (entries.length === 0) continue;
     const res = await ask(node.services, peer, { t: 'batch', id: 0, entries }, timeoutMs, meter);
-    if (res.t !== 'batch-r') throw new KvError('KV_INTERNAL', `expected batch-r from ${peer}, got ${res.t}`);
+    if (res.t !== 'batch-r')
+      throw new KvError('KV_INTERNAL', `expected batch-r from ${peer}, got ${res.t}`);
     if (res.err) throw errorFromWire(res.err);
     sent += entries.length;
   }
@@ -98,7 +105,8 @@ export async function fetchRecords(
   while (at < keys.length) {
     const page = keys.slice(at, at + Math.min(REPAIR_KEYS_PER_PAGE, BATCH_ENTRIES_MAX));
     const res = await ask(node.services, peer, { t: 'fetch', id: 0, keys: page }, timeoutMs, meter);
-    if (res.t !== 'fetch-r') throw new KvError('KV_INTERNAL', `expected fetch-r from ${peer}, got ${res.t}`);
+    if (res.t !== 'fetch-r')
+      throw new KvError('KV_INTERNAL', `expected fetch-r from ${peer}, got ${res.t}`);
     if (res.err) throw errorFromWire(res.err);
     if (!Array.isArray(res.entries)) throw new KvError('KV_BAD_REQUEST', 'malformed fetch-r');
     // The responder answers in request order and may stop early at its byte bound: keys before
@@ -109,7 +117,8 @@ export async function fetchRecords(
     for (const entry of res.entries) {
       const [key, wire] = Array.isArray(entry) ? (entry as unknown[]) : [];
       const i = typeof key === 'string' ? position.get(key) : undefined;
-      if (i === undefined || i <= last) throw new KvError('KV_BAD_REQUEST', 'fetch-r names a key out of order or not asked for');
+      if (i === undefined || i <= last)
+        throw new KvError('KV_BAD_REQUEST', 'fetch-r names a key out of order or not asked for');
       last = i;
       merges.push(node.services.mergeLocal(key as string, recordFromWire(wire)));
     }

@@ -10,7 +10,12 @@
  */
 import type { Key, PartitionIndex } from '../core/types.ts';
 import { isDeleted, type VersionedRecord } from '../core/siblings.ts';
-import { MerkleTree, segmentOf, type SegmentEntry, type VersionDigest } from '../core/merkle/merkle-tree.ts';
+import {
+  MerkleTree,
+  segmentOf,
+  type SegmentEntry,
+  type VersionDigest,
+} from '../core/merkle/merkle-tree.ts';
 import type { EntryLookup } from '../core/merkle/entry-hashes.ts';
 import type { Storage } from '../storage/storage.ts';
 import { decodeRecord, recordDigest } from './record-codec.ts';

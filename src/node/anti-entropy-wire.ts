@@ -50,7 +50,8 @@ const LIST_ITEMS_MAX = 1 << 16;
 const KEY_CHARS_MAX = 1024;
 const TEXT_CHARS_MAX = 4096;
 
-const bad = (why: string): KvError => new KvError('KV_BAD_REQUEST', `malformed anti-entropy message: ${why}`);
+const bad = (why: string): KvError =>
+  new KvError('KV_BAD_REQUEST', `malformed anti-entropy message: ${why}`);
 
 /** Uint32 words → little-endian bytes (endianness fixed, whatever the host). */
 export function wordsToBytes(words: Uint32Array): Uint8Array {
@@ -70,7 +71,9 @@ export function bytesToWords(value: unknown): Uint32Array {
 }
 
 /** A message as sent: the same fields, hashes as bytes. */
-export function aeToWire(m: AeMessage | AeEnvelopeRequest | AeEnvelopeReply): Record<string, unknown> {
+export function aeToWire(
+  m: AeMessage | AeEnvelopeRequest | AeEnvelopeReply,
+): Record<string, unknown> {
   switch (m.type) {
     case 'ae-root-reply':
     case 'ae-nodes-reply':
@@ -85,11 +88,13 @@ export function aeToWire(m: AeMessage | AeEnvelopeRequest | AeEnvelopeReply): Re
 }
 
 function obj(value: unknown): Record<string, unknown> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw bad('not an object');
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw bad('not an object');
   return value as Record<string, unknown>;
 }
 function int(value: unknown, what: string, max = 0xffffffff): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > max) throw bad(what);
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > max)
+    throw bad(what);
   return value;
 }
 function str(value: unknown, what: string, max: number): string {
@@ -144,7 +149,9 @@ export function aeRequestFromWire(value: unknown): AeEnvelopeRequest {
         };
       });
       const after = cursor(m.after);
-      return after === undefined ? { type: 'ae-diff', ...header(m), items } : { type: 'ae-diff', ...header(m), items, after };
+      return after === undefined
+        ? { type: 'ae-diff', ...header(m), items }
+        : { type: 'ae-diff', ...header(m), items, after };
     }
     case 'tomb-check':
       return { type: 'tomb-check', keys: keyList(m.keys) };
@@ -167,7 +174,12 @@ function keyList(value: unknown): Key[] {
   return keys;
 }
 
-const errorReasons: ReadonlySet<string> = new Set<AeErrorReason>(['depth-mismatch', 'bad-request', 'too-large', 'unsupported-version']);
+const errorReasons: ReadonlySet<string> = new Set<AeErrorReason>([
+  'depth-mismatch',
+  'bad-request',
+  'too-large',
+  'unsupported-version',
+]);
 
 /** Checks and converts a reply from a peer (the initiator side). */
 export function aeReplyFromWire(value: unknown): AeEnvelopeReply {
@@ -175,19 +187,40 @@ export function aeReplyFromWire(value: unknown): AeEnvelopeReply {
   switch (m.type) {
     case 'ae-root-reply':
       if (typeof m.match !== 'boolean') throw bad('match');
-      return { type: 'ae-root-reply', ...header(m), match: m.match, level: int(m.level, 'level', 64), hashes: bytesToWords(m.hashes) };
+      return {
+        type: 'ae-root-reply',
+        ...header(m),
+        match: m.match,
+        level: int(m.level, 'level', 64),
+        hashes: bytesToWords(m.hashes),
+      };
     case 'ae-nodes-reply':
-      return { type: 'ae-nodes-reply', ...header(m), level: int(m.level, 'level', 64), hashes: bytesToWords(m.hashes) };
+      return {
+        type: 'ae-nodes-reply',
+        ...header(m),
+        level: int(m.level, 'level', 64),
+        hashes: bytesToWords(m.hashes),
+      };
     case 'ae-diff-reply': {
       const keys = list(m.keys, 'keys').map((k) => str(k, 'key', KEY_CHARS_MAX));
       const next = cursor(m.next);
-      const reply = { type: 'ae-diff-reply' as const, ...header(m), keys, missing: bytesToWords(m.missing) };
+      const reply = {
+        type: 'ae-diff-reply' as const,
+        ...header(m),
+        keys,
+        missing: bytesToWords(m.missing),
+      };
       return next === undefined ? reply : { ...reply, next };
     }
     case 'ae-error': {
       const reason = str(m.reason, 'reason', 64);
       if (!errorReasons.has(reason)) throw bad('reason');
-      return { type: 'ae-error', ...header(m), reason: reason as AeErrorReason, message: str(m.message, 'message', TEXT_CHARS_MAX) };
+      return {
+        type: 'ae-error',
+        ...header(m),
+        reason: reason as AeErrorReason,
+        message: str(m.message, 'message', TEXT_CHARS_MAX),
+      };
     }
     case 'tomb-check-reply':
       return {

@@ -18,16 +18,38 @@ import { KvError } from '../core/errors.ts';
 import type { NodeId, PartitionIndex } from '../core/types.ts';
 import { preferenceList } from '../core/ring.ts';
 import { answerRequest } from '../core/merkle/answer-request.ts';
-import { exchangeLimitsDefault, receiveReply, startExchange, type ExchangeLimits } from '../core/merkle/exchange.ts';
+import {
+  exchangeLimitsDefault,
+  receiveReply,
+  startExchange,
+  type ExchangeLimits,
+} from '../core/merkle/exchange.ts';
 import { merkleDepthDefault } from '../core/merkle/merkle-tree.ts';
 import type { AeRequest } from '../core/merkle/messages.ts';
 import type { KvNode, NodeExtension } from './kv-node.ts';
 import type { NodeEvent } from './node-events.ts';
 import { errorFromWire, errorToWire, type PeerMessage } from './peer-messages.ts';
 import { buildPartitionTree, type PartitionTree } from './anti-entropy-trees.ts';
-import { aeReplyFromWire, aeRequestFromWire, aeToWire, type AeEnvelopeReply, type AeEnvelopeRequest } from './anti-entropy-wire.ts';
-import { answerFetch, fetchRecords, frameBytes, pushRecords, type RepairMeter } from './anti-entropy-repair.ts';
-import { localDigest, reapLocal, reapPartition, TOMBSTONE_GRACE_MS_DEFAULT } from './anti-entropy-reaper.ts';
+import {
+  aeReplyFromWire,
+  aeRequestFromWire,
+  aeToWire,
+  type AeEnvelopeReply,
+  type AeEnvelopeRequest,
+} from './anti-entropy-wire.ts';
+import {
+  answerFetch,
+  fetchRecords,
+  frameBytes,
+  pushRecords,
+  type RepairMeter,
+} from './anti-entropy-repair.ts';
+import {
+  localDigest,
+  reapLocal,
+  reapPartition,
+  TOMBSTONE_GRACE_MS_DEFAULT,
+} from './anti-entropy-reaper.ts';
 
 /** Hourly full rebuild: cheap insurance against a missed update or silent disk corruption. */
 export const REBUILD_INTERVAL_MS_DEFAULT = 60 * 60_000;
@@ -39,6 +61,10 @@ const RECENT_EXCHANGES_MAX = 20;
 const UNTRACKED_KEYS_MAX = 100_000;
 /** After a peer comes back, exchange this soon rather than at the next interval. */
 const PEER_UP_DELAY_MS = 250;
+/** Rounds that may wait behind the running one (on-demand requests beyond it are refused). */
+const RUNS_WAITING_MAX = 4;
+/** Tree building runs in slices of about this long, then yields to the event loop. */
+const BUILD_SLICE_MS = 10;
 /** Progress events at most this often while a round runs. */
 const PROGRESS_EVERY_MS = 200;
 
@@ -112,6 +138,7 @@ export class AntiEntropy implements NodeExtension {
   #rebuildTimer: unknown = null;
   #unsubscribe: (() => void) | null = null;
   #lock: Promise<void> = Promise.resolve();
+  #waiting = 0;
   #progress: { trigger: string; done: number; total: number; startedAtMs: number } | null = null;
   #kickAgain = false;
   #lastProgressMs = 0;
@@ -135,7 +162,8 @@ export class AntiEntropy implements NodeExtension {
     this.#node = node;
     this.depth = options.depth ?? node.config.merkleDepth ?? merkleDepthDefault;
     this.intervalMs = options.intervalMs ?? node.config.antiEntropyIntervalMs;
-    this.tombstoneGraceMs = options.tombstoneGraceMs ?? node.config.tombstoneGraceMs ?? TOMBSTONE_GRACE_MS_DEFAULT;
+    this.tombstoneGraceMs =
+      options.tombstoneGraceMs ?? node.config.tombstoneGraceMs ?? TOMBSTONE_GRACE_MS_DEFAULT;
     this.#rebuildIntervalMs = options.rebuildIntervalMs ?? REBUILD_INTERVAL_MS_DEFAULT;
     this.#pauseMs = options.partitionPauseMs ?? PARTITION_PAUSE_MS_DEFAULT;
     this.#limits = options.limits ?? exchangeLimitsDefault;
@@ -155,7 +183,8 @@ export class AntiEntropy implements NodeExtension {
     this.#unsubscribe = this.#node.events.subscribe((e) => this.#onEvent(e));
     this.#syncPartitions();
     const clock = this.#node.services.clock;
-    if (this.intervalMs > 0) this.#scheduleRound(this.intervalMs * (0.5 + this.#node.services.random() * 0.5));
+    if (this.intervalMs > 0)
+      this.#scheduleRound(this.intervalMs * (0.5 + this.#node.services.random() * 0.5));
     const rebuild = (): void => {
       this.#rebuildTimer = clock.setTimeout(() => {
         void this.rebuild().finally(rebuild);
@@ -192,7 +221,9 @@ export class AntiEntropy implements NodeExtension {
         .then(() => {
           const again = this.#kickAgain;
           this.#kickAgain = false;
-          this.#scheduleRound(again ? PEER_UP_DELAY_MS : this.intervalMs * (0.9 + this.#node.services.random() * 0.2));
+          this.#scheduleRound(
+            again ? PEER_UP_DELAY_MS : this.intervalMs * (0.9 + this.#node.services.random() * 0.2),
+          );
         });
     }, delayMs);
   }
@@ -232,15 +263,30 @@ export class AntiEntropy implements NodeExtension {
     }
     this.#building = true;
     try {
+      const clock = this.#node.services.clock;
+      let sliceStartMs = clock.now();
       do {
         this.#buildAgain = false;
         for (const p of this.#node.replicatedPartitions()) {
           if (this.#closed) return;
           if (this.#trees.has(p)) continue;
-          // One partition per macrotask: a build never blocks client traffic for long.
-          await this.#yield();
-          if (this.#closed || this.#trees.has(p) || !this.#node.replicatedPartitions().includes(p)) continue;
-          const { tree } = buildPartitionTree(this.#node.services.storage, p, this.depth, this.#untracked.get(p) ?? []);
+          // Time-sliced: a build never holds the event loop (and client traffic) for long.
+          if (clock.now() - sliceStartMs >= BUILD_SLICE_MS) {
+            await this.#yield();
+            sliceStartMs = clock.now();
+            if (
+              this.#closed ||
+              this.#trees.has(p) ||
+              !this.#node.replicatedPartitions().includes(p)
+            )
+              continue;
+          }
+          const { tree } = buildPartitionTree(
+            this.#node.services.storage,
+            p,
+            this.depth,
+            this.#untracked.get(p) ?? [],
+          );
           this.#forget(p);
           this.#trees.set(p, tree);
         }
@@ -260,11 +306,19 @@ export class AntiEntropy implements NodeExtension {
     const drifted: number[] = [];
     let partitions = 0;
     try {
+      const clock = this.#node.services.clock;
+      let sliceStartMs = clock.now();
       for (const [p, old] of [...this.#trees]) {
-        await this.#yield();
+        if (clock.now() - sliceStartMs >= BUILD_SLICE_MS) {
+          await this.#yield();
+          sliceStartMs = clock.now();
+        }
         if (this.#closed) break;
         if (this.#trees.get(p) !== old) continue;
-        const { tree } = buildPartitionTree(this.#node.services.storage, p, this.depth, [...old.keys(), ...(this.#untracked.get(p) ?? [])]);
+        const { tree } = buildPartitionTree(this.#node.services.storage, p, this.depth, [
+          ...old.keys(),
+          ...(this.#untracked.get(p) ?? []),
+        ]);
         partitions++;
         if (!tree.tree.equals(old.tree)) drifted.push(p);
         this.#trees.set(p, tree);
@@ -290,7 +344,8 @@ export class AntiEntropy implements NodeExtension {
   /** Root hashes of every tree held, by partition (`GET /admin/merkle`). */
   roots(): Record<string, string> {
     const out: Record<string, string> = {};
-    for (const p of [...this.#trees.keys()].sort((a, b) => a - b)) out[String(p)] = this.#trees.get(p)!.tree.rootHex();
+    for (const p of [...this.#trees.keys()].sort((a, b) => a - b))
+      out[String(p)] = this.#trees.get(p)!.tree.rootHex();
     return out;
   }
 
@@ -307,7 +362,8 @@ export class AntiEntropy implements NodeExtension {
   #pickPeer(partition: PartitionIndex, replicas: readonly NodeId[]): NodeId | undefined {
     const up = replicas.filter((r) => r !== this.#node.id && this.#node.memberState(r) === 'up');
     if (up.length === 0) return undefined;
-    const turn = this.#rotation.get(partition) ?? Math.floor(this.#node.services.random() * up.length);
+    const turn =
+      this.#rotation.get(partition) ?? Math.floor(this.#node.services.random() * up.length);
     this.#rotation.set(partition, turn + 1);
     return up[turn % up.length];
   }
@@ -317,10 +373,14 @@ export class AntiEntropy implements NodeExtension {
    * the up replicas, or the given one), then a tombstone reaping pass. Rounds run one at a time.
    */
   async run(options: RunOptions = {}): Promise<RoundReport> {
+    if (this.#waiting >= RUNS_WAITING_MAX)
+      throw new KvError('KV_OVERLOADED', 'anti-entropy rounds are already queued; try again later');
+    this.#waiting++;
     const previous = this.#lock;
     let release = (): void => undefined;
     this.#lock = new Promise((resolve) => (release = resolve));
     await previous;
+    this.#waiting--;
     try {
       return await this.#round(options);
     } finally {
@@ -333,7 +393,10 @@ export class AntiEntropy implements NodeExtension {
     const trigger = options.trigger ?? 'manual';
     const startedAtMs = services.clock.now();
     this.#syncPartitions();
-    const partitions = options.partition !== undefined ? [options.partition] : [...this.#trees.keys()].sort((a, b) => a - b);
+    const partitions =
+      options.partition !== undefined
+        ? [options.partition]
+        : [...this.#trees.keys()].sort((a, b) => a - b);
     const exchanges: ExchangeReport[] = [];
     let skipped = 0;
     let reaped = 0;
@@ -345,7 +408,13 @@ export class AntiEntropy implements NodeExtension {
         const pt = this.#trees.get(p);
         const replicas = this.replicasOf(p);
         const peer = options.peer ?? this.#pickPeer(p, replicas);
-        if (pt === undefined || peer === undefined || !replicas.includes(peer) || peer === this.#node.id) skipped++;
+        if (
+          pt === undefined ||
+          peer === undefined ||
+          !replicas.includes(peer) ||
+          peer === this.#node.id
+        )
+          skipped++;
         else {
           const report = await this.#exchange(pt, peer);
           exchanges.push(report);
@@ -359,7 +428,8 @@ export class AntiEntropy implements NodeExtension {
     } finally {
       this.#progress = null;
     }
-    const sum = (f: (r: ExchangeReport) => number): number => exchanges.reduce((n, r) => n + f(r), 0);
+    const sum = (f: (r: ExchangeReport) => number): number =>
+      exchanges.reduce((n, r) => n + f(r), 0);
     const summary = {
       trigger,
       startedAtMs,
@@ -378,17 +448,30 @@ export class AntiEntropy implements NodeExtension {
     this.#totals.rounds++;
     this.#totals.tombstonesReaped += reaped;
     if (!this.#closed) services.emit('ae-round', summary);
-    const shown = partitions.length === 1 ? exchanges : exchanges.filter((r) => !r.ok || r.segmentsDiffering > 0);
+    const shown =
+      partitions.length === 1
+        ? exchanges
+        : exchanges.filter((r) => !r.ok || r.segmentsDiffering > 0);
     return { ...summary, exchanges: shown };
   }
 
   #emitProgress(force: boolean): void {
     const p = this.#progress;
     const now = this.#node.services.clock.now();
-    if (p === null || this.#closed || (!force && p.done < p.total && now - this.#lastProgressMs < PROGRESS_EVERY_MS)) return;
+    if (
+      p === null ||
+      this.#closed ||
+      (!force && p.done < p.total && now - this.#lastProgressMs < PROGRESS_EVERY_MS)
+    )
+      return;
     this.#lastProgressMs = now;
     const percent = p.total === 0 ? 100 : Math.round((100 * p.done) / p.total);
-    this.#node.services.emit('ae-progress', { trigger: p.trigger, done: p.done, total: p.total, percent });
+    this.#node.services.emit('ae-progress', {
+      trigger: p.trigger,
+      done: p.done,
+      total: p.total,
+      percent,
+    });
   }
 
   #record(r: ExchangeReport): void {
@@ -423,9 +506,11 @@ export class AntiEntropy implements NodeExtension {
       for (;;) {
         roundTrips++;
         const reply = await this.#ask(peer, pt.partition, request, timeoutMs, meter);
-        if (reply.type === 'tomb-check-reply' || reply.type === 'tomb-reap-reply') throw new KvError('KV_BAD_REQUEST', `unexpected ${reply.type}`);
+        if (reply.type === 'tomb-check-reply' || reply.type === 'tomb-reap-reply')
+          throw new KvError('KV_BAD_REQUEST', `unexpected ${reply.type}`);
         const step = receiveReply(state, pt.tree, pt.lookup, reply);
-        if (step.kind === 'failed') throw new KvError('KV_INTERNAL', `exchange failed: ${step.reason}`);
+        if (step.kind === 'failed')
+          throw new KvError('KV_INTERNAL', `exchange failed: ${step.reason}`);
         if (step.kind === 'send') {
           state = step.state;
           request = step.message;
@@ -433,7 +518,13 @@ export class AntiEntropy implements NodeExtension {
         }
         segmentsDiffering = step.result.segmentsDiffering;
         keysSent = await pushRecords(this.#node, peer, step.result.keysToSend, timeoutMs, meter);
-        keysFetched = await fetchRecords(this.#node, peer, step.result.keysToFetch, timeoutMs, meter);
+        keysFetched = await fetchRecords(
+          this.#node,
+          peer,
+          step.result.keysToFetch,
+          timeoutMs,
+          meter,
+        );
         break;
       }
     } catch (e) {
@@ -457,12 +548,19 @@ export class AntiEntropy implements NodeExtension {
   }
 
   /** Sends one anti-entropy request to a peer and checks its reply. */
-  async #ask(peer: NodeId, partition: PartitionIndex, msg: AeEnvelopeRequest, timeoutMs: number, meter: RepairMeter): Promise<AeEnvelopeReply> {
+  async #ask(
+    peer: NodeId,
+    partition: PartitionIndex,
+    msg: AeEnvelopeRequest,
+    timeoutMs: number,
+    meter: RepairMeter,
+  ): Promise<AeEnvelopeReply> {
     const m: PeerMessage = { t: 'ae', id: 0, partition, msg: aeToWire(msg) };
     meter.bytesSent += frameBytes(m);
     const res = await this.#node.services.request(peer, (id) => ({ ...m, id }), timeoutMs);
     meter.bytesReceived += frameBytes(res);
-    if (res.t !== 'ae-r') throw new KvError('KV_INTERNAL', `expected ae-r from ${peer}, got ${res.t}`);
+    if (res.t !== 'ae-r')
+      throw new KvError('KV_INTERNAL', `expected ae-r from ${peer}, got ${res.t}`);
     if (res.err) throw errorFromWire(res.err);
     return aeReplyFromWire(res.msg);
   }
@@ -475,14 +573,19 @@ export class AntiEntropy implements NodeExtension {
       const pt = this.#trees.get(p);
       if (this.#closed || pt === undefined || pt.tombstones().size === 0) continue;
       const replicas = this.replicasOf(p);
-      if (replicas[0] !== this.#node.id || !replicas.every((r) => this.#node.memberState(r) === 'up')) continue;
+      if (
+        replicas[0] !== this.#node.id ||
+        !replicas.every((r) => this.#node.memberState(r) === 'up')
+      )
+        continue;
       try {
         reaped += await reapPartition(
           {
             node: this.#node,
             graceMs: this.tombstoneGraceMs,
             nowMs: this.#node.services.clock.now(),
-            ask: (peer, partition, msg) => this.#ask(peer, partition, msg, this.#node.config.requestTimeoutMs, meter),
+            ask: (peer, partition, msg) =>
+              this.#ask(peer, partition, msg, this.#node.config.requestTimeoutMs, meter),
           },
           pt,
           replicas,
@@ -491,7 +594,8 @@ export class AntiEntropy implements NodeExtension {
         // A replica did not answer: nothing is reaped that it might not hold; next round retries.
       }
     }
-    if (reaped > 0 && !this.#closed) this.#node.services.emit('tombstones-reaped', { count: reaped });
+    if (reaped > 0 && !this.#closed)
+      this.#node.services.emit('tombstones-reaped', { count: reaped });
     return reaped;
   }
 
@@ -507,7 +611,12 @@ export class AntiEntropy implements NodeExtension {
       const req = aeRequestFromWire(m.msg);
       switch (req.type) {
         case 'tomb-check':
-          reply({ msg: aeToWire({ type: 'tomb-check-reply', digests: req.keys.map((k) => localDigest(this.#node, k)) }) });
+          reply({
+            msg: aeToWire({
+              type: 'tomb-check-reply',
+              digests: req.keys.map((k) => localDigest(this.#node, k)),
+            }),
+          });
           return;
         case 'tomb-reap':
           reapLocal(this.#node, req.entries).then(
@@ -516,9 +625,14 @@ export class AntiEntropy implements NodeExtension {
           );
           return;
         default: {
-          if (req.partition !== m.partition) throw new KvError('KV_BAD_REQUEST', 'partition of envelope and message differ');
+          if (req.partition !== m.partition)
+            throw new KvError('KV_BAD_REQUEST', 'partition of envelope and message differ');
           const pt = this.#trees.get(m.partition);
-          if (pt === undefined) throw new KvError('KV_UNAVAILABLE', `${this.#node.id} holds no tree for partition ${m.partition}`);
+          if (pt === undefined)
+            throw new KvError(
+              'KV_UNAVAILABLE',
+              `${this.#node.id} holds no tree for partition ${m.partition}`,
+            );
           reply({ msg: aeToWire(answerRequest(pt.tree, pt.lookup, req, this.#limits)) });
         }
       }
@@ -552,13 +666,25 @@ export class AntiEntropy implements NodeExtension {
       intervalMs: this.intervalMs,
       depth: this.depth,
       running: p !== null,
-      progress: p === null ? null : { trigger: p.trigger, done: p.done, total: p.total, percent: p.total === 0 ? 100 : Math.round((100 * p.done) / p.total) },
+      progress:
+        p === null
+          ? null
+          : {
+              trigger: p.trigger,
+              done: p.done,
+              total: p.total,
+              percent: p.total === 0 ? 100 : Math.round((100 * p.done) / p.total),
+            },
       trees: this.#trees.size,
       treeKeys: keys,
       lastRound: this.#lastRound,
       exchanges: [...this.#recent],
       totals: { ...this.#totals, bytes: this.#totals.bytesSent + this.#totals.bytesReceived },
-      tombstones: { held: tombstones, reaped: this.#totals.tombstonesReaped, graceMs: this.tombstoneGraceMs },
+      tombstones: {
+        held: tombstones,
+        reaped: this.#totals.tombstonesReaped,
+        graceMs: this.tombstoneGraceMs,
+      },
     };
   }
 }

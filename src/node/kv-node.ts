@@ -21,6 +21,7 @@ import { dataKey, dataRange, keyOfDataKey, META_TABLE, DATA_TABLE, VIEW_META_KEY
 import { EventHub } from './node-events.ts';
 import { PhiAccrualDetector } from '../core/failure-detector.ts';
 import { HintStore } from './hint-store.ts';
+import { PartitionHandoff } from './partition-handoff.ts';
 import { QuorumCall } from './quorum-call.ts';
 
 export interface NodeDeps {
@@ -64,6 +65,14 @@ export interface NodeExtension {
   close(): Promise<void> | void;
   /** Its part of `/admin/status`. */
   status(): Record<string, unknown>;
+}
+
+/** Where one copy of a request goes: a replica, or a fallback holding a hint for one. */
+interface Target {
+  readonly node: NodeId;
+  readonly hint?: NodeId;
+  /** Known down with no fallback: counted as failed without sending. */
+  readonly down?: boolean;
 }
 
 export interface ReadOptions {
@@ -111,6 +120,7 @@ export class KvNode {
   readonly #discoverSeed: NodeDeps['discoverSeed'];
   readonly #detector: PhiAccrualDetector;
   readonly hints: HintStore;
+  readonly handoff: PartitionHandoff;
   #memberStates = new Map<NodeId, 'up' | 'suspect' | 'down'>();
   #lastRedialMs = new Map<NodeId, number>();
   #placementCache: { ring: RingState; zonesKey: string; lists: NodeId[][] } | null = null;
@@ -120,6 +130,7 @@ export class KvNode {
   #nextRequestId = 1;
   readonly #pending = new Map<number, (from: NodeId, m: PeerMessage) => void>();
   #gossipTimer: unknown = null;
+  #gossipRounds = 0;
   #seedsHeard = new Set<NodeId>();
   #seedIds = new Map<string, NodeId>();
   #closed = false;
@@ -139,6 +150,19 @@ export class KvNode {
     this.startedAtMs = deps.clock.now();
     this.#detector = new PhiAccrualDetector({ firstIntervalMs: deps.config.gossipIntervalMs, acceptablePauseMs: deps.config.gossipIntervalMs });
     this.hints = new HintStore(deps.storage, deps.config.hintsPerTargetMax);
+    this.handoff = new PartitionHandoff({
+      storage: deps.storage,
+      now: () => this.#clock.now(),
+      request: (to, make, timeoutMs) => this.#request(to, make, timeoutMs),
+      isUp: (id) => this.memberState(id) === 'up',
+      removeIfUnchanged: (key, bytes) => this.#removeIfUnchanged(key, bytes),
+      emit: (type, fields) => this.#emit(type, fields),
+      sleep: (ms) => new Promise((r) => this.#clock.setTimeout(r, ms)),
+      advertise: (partitions) => this.#advertiseHandoff(partitions),
+      drained: () => this.#drained(),
+      batchSize: deps.config.hintBatchSize,
+      timeoutMs: deps.config.requestTimeoutMs,
+    });
     this.#view = { members: new Map(), ring: null };
   }
 
@@ -158,11 +182,13 @@ export class KvNode {
     this.#scheduleGossip();
     this.#scheduleHintDelivery();
     for (const ext of this.#attached) ext.start();
+    this.#planHandoff(null);
     void this.#bootstrap();
   }
 
   async close(): Promise<void> {
     this.#closed = true;
+    this.handoff.close();
     if (this.#gossipTimer !== null) this.#clock.clearTimeout(this.#gossipTimer);
     if (this.#hintTimer !== null) this.#clock.clearTimeout(this.#hintTimer);
     for (const [, reply] of this.#pending) reply(this.id, { t: 'put-r', id: 0, err: { code: 'KV_UNAVAILABLE', message: 'node shutting down' } });
@@ -264,6 +290,61 @@ export class KvNode {
     }
     this.#applyPeers();
     void this.#persistView();
+    if (next.ring && next.ring !== before.ring) this.#planHandoff(before.ring);
+  }
+
+  /**
+   * After a ring change: every partition this node no longer replicates but still holds data
+   * for goes to the nodes that became its replicas (those not in the old preference list), or
+   * to all current replicas when the old list is unknown (e.g. after a restart).
+   */
+  #planHandoff(previous: RingState | null): void {
+    const ring = this.#view.ring;
+    if (!ring) return;
+    const lists = this.#orderedNodes(ring);
+    const before = previous && previous.partitionCount === ring.partitionCount ? previous : null;
+    const zones = new Map([...this.#view.members.values()].map((m) => [m.id, m.zone]));
+    const lost = new Map<PartitionIndex, NodeId[]>();
+    for (let p = 0; p < ring.partitionCount; p++) {
+      const now = lists[p]!.slice(0, this.config.n);
+      if (now.includes(this.id)) continue;
+      const old = before ? preferenceList(before, p, this.config.n, zones) : [];
+      const gained = now.filter((n) => !old.includes(n));
+      lost.set(p, gained.length > 0 ? gained : now);
+    }
+    this.handoff.plan(lost);
+  }
+
+  #advertiseHandoff(partitions: PartitionIndex[]): void {
+    const me = this.#view.members.get(this.id)!;
+    const { handoff: _old, ...rest } = me;
+    this.#setSelf(partitions.length > 0 ? { ...rest, handoff: partitions, version: me.version + 1 } : { ...rest, version: me.version + 1 });
+  }
+
+  /** A leaving node that handed everything over is done: it is `left` and may be stopped. */
+  #drained(): void {
+    const me = this.#view.members.get(this.id)!;
+    const owns = this.#view.ring?.owners.includes(this.id) ?? false;
+    if (me.status === 'leaving' && !owns) {
+      this.#setSelf({ ...me, status: 'left', version: me.version + 1 });
+      this.#emit('left', {});
+    }
+  }
+
+  async #removeIfUnchanged(key: string, bytes: Uint8Array): Promise<boolean> {
+    const ring = this.#view.ring;
+    if (!ring) return false;
+    const partition = partitionOfKey(ring, key);
+    const k = dataKey(partition, key);
+    const now = this.#storage.get(DATA_TABLE, k);
+    if (!now || Buffer.compare(Buffer.from(now), Buffer.from(bytes)) !== 0) return false;
+    const before = decodeRecord(now);
+    if (isDeleted(before)) this.stats.tombstones--;
+    else this.stats.keys--;
+    const durable = this.#storage.write([{ type: 'del', table: DATA_TABLE, key: k }]);
+    for (const fn of this.#changeListeners) fn(partition, key, before, undefined);
+    await storageErrors(durable);
+    return true;
   }
 
   #applyPeers(): void {
@@ -293,6 +374,9 @@ export class KvNode {
   #gossipRound(): void {
     this.#claim();
     this.#checkMemberStates();
+    // Catch data that reached this node for partitions it does not replicate (stale
+    // coordinators, a restart in the middle of a handoff): hand it over too.
+    if (++this.#gossipRounds % 5 === 0) this.#planHandoff(null);
     const peers = [...this.#view.members.values()].filter((m) => m.id !== this.id && m.status !== 'left');
     if (peers.length === 0) return;
     const target = peers[Math.floor(this.#random() * peers.length)]!;
@@ -360,16 +444,17 @@ export class KvNode {
    * Where a request goes (Dynamo §4.6, sloppy quorum): the replicas that are not known to be
    * down, and for each down replica the next healthy fallback, carrying a hint naming it.
    */
-  #targets(key: string): { partition: PartitionIndex; replicas: NodeId[]; targets: { node: NodeId; hint?: NodeId }[] } {
+  #targets(key: string): { partition: PartitionIndex; replicas: NodeId[]; targets: Target[] } {
     const { partition, replicas, fallbacks } = this.placement(key);
-    if (!this.config.hintedHandoff) return { partition, replicas, targets: replicas.map((node) => ({ node })) };
-    const targets: { node: NodeId; hint?: NodeId }[] = [];
-    const spare = fallbacks.filter((f) => this.memberState(f) !== 'down');
+    const targets: Target[] = [];
+    const spare = this.config.hintedHandoff ? fallbacks.filter((f) => this.memberState(f) !== 'down') : [];
     for (const node of replicas) {
       if (node === this.id || this.memberState(node) !== 'down') targets.push({ node });
       else {
         const fallback = spare.shift();
-        targets.push(fallback ? { node: fallback, hint: node } : { node });
+        // No fallback left: the replica counts as failed at once, so a request that cannot
+        // reach its quorum fails fast instead of waiting for its time-out.
+        targets.push(fallback ? { node: fallback, hint: node } : { node, down: true });
       }
     }
     return { partition, replicas, targets };
@@ -502,8 +587,9 @@ export class KvNode {
         }
         settleAll();
       });
-      for (const { node: n, hint } of targets) {
-        if (n === this.id) {
+      for (const { node: n, hint, down } of targets) {
+        if (down) call.fail(n);
+        else if (n === this.id) {
           try {
             const rec = this.readLocal(key);
             got.set(n, rec);
@@ -653,8 +739,12 @@ export class KvNode {
       else call.succeed(from, true);
       if (call.allIn()) forget();
     });
-    for (const { node: n, hint } of targets) {
+    for (const { node: n, hint, down } of targets) {
       if (n === this.id) continue;
+      if (down) {
+        call.fail(n);
+        continue;
+      }
       const msg: PeerMessage = hint ? { t: 'put', id, key, rec: wire, ack: true, hint } : { t: 'put', id, key, rec: wire, ack: true };
       if (!this.#transport.send(n, msg)) call.fail(n);
     }

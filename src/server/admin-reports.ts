@@ -27,7 +27,7 @@ export function statusReport(node: KvNode): Record<string, unknown> {
     tombstones: node.stats.tombstones,
     hintsPending: 0,
     handoff: { active: false, partitions: [] },
-    antiEntropy: { enabled: node.config.antiEntropyIntervalMs > 0, exchanges: [] },
+    antiEntropy: node.extension('anti-entropy')?.status() ?? { enabled: false, exchanges: [] },
     faults: {},
     readRepairs: node.stats.readRepairs,
     config: { n: node.config.n, r: node.config.r, w: node.config.w, partitions: node.config.partitions },

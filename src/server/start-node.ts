@@ -16,11 +16,18 @@ import { buildServer } from './http-server.ts';
 import { registerFaultRoutes } from './fault-routes.ts';
 import { registerEventsRoute } from './events-route.ts';
 import { registerMetricsRoute } from './metrics-route.ts';
+import { AntiEntropy } from '../node/anti-entropy.ts';
+import { registerAntiEntropyRoutes } from './anti-entropy-routes.ts';
 
 export interface StartNodeOptions {
   /** Everything but the addresses, which are known once the sockets are bound. */
   readonly config: Omit<NodeConfig, 'httpUrl' | 'peer'>;
   readonly host: string;
+  /**
+   * The host other nodes and clients reach this node at, when it differs from the bound one
+   * (a container binding 0.0.0.0 advertises its service or pod DNS name). Default: `host`.
+   */
+  readonly advertiseHost?: string | undefined;
   /** HTTP port (0 = ephemeral). */
   readonly port: number;
   /** Peer port; default HTTP port + 1000 (0 when the HTTP port is 0). */
@@ -53,7 +60,9 @@ export async function startNode(options: StartNodeOptions): Promise<RunningNode>
     validate: validatePeerMessage,
     ...(options.clusterSecret ? { clusterSecret: options.clusterSecret } : {}),
   });
-  const peer = await tcp.listen();
+  const bound = await tcp.listen();
+  const advertised = options.advertiseHost ?? options.host;
+  const peer: PeerAddress = { host: advertised, port: bound.port };
   const faults = new FaultyTransport<PeerMessage>(tcp, {
     schedule: (fn, ms) => setTimeout(fn, ms).unref(),
     cancel: (h) => clearTimeout(h as NodeJS.Timeout),
@@ -61,13 +70,16 @@ export async function startNode(options: StartNodeOptions): Promise<RunningNode>
   });
   // The node must know its own URL before it serves, so an ephemeral port is picked up front.
   const httpPort = options.port === 0 ? await freePort(options.host) : options.port;
-  const url = `http://${options.host.includes(':') ? `[${options.host}]` : options.host}:${httpPort}`;
+  const url = `http://${advertised.includes(':') ? `[${advertised}]` : advertised}:${httpPort}`;
   const config: NodeConfig = { ...options.config, httpUrl: url, peer };
   const node = new KvNode({ config, storage, transport: faults, clock: systemClock, random: Math.random, discoverSeed });
+  const antiEntropy = new AntiEntropy(node);
+  node.attach(antiEntropy);
   const app = buildServer(node, { adminToken: options.adminToken });
   registerFaultRoutes(app, node, faults);
   registerEventsRoute(app, node);
   registerMetricsRoute(app, node);
+  registerAntiEntropyRoutes(app, node, antiEntropy);
   await node.start();
   await app.listen({ host: options.host, port: httpPort });
   let closing: Promise<void> | null = null;

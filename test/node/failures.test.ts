@@ -7,7 +7,8 @@ import { startTestCluster, waitFor, type TestCluster } from '../helpers/in-proce
  */
 let c: TestCluster;
 beforeAll(async () => {
-  c = await startTestCluster(5);
+  // Anti-entropy off: these tests show what hints and read repair do on their own.
+  c = await startTestCluster(5, { antiEntropyIntervalMs: 0 });
 }, 60_000);
 afterAll(async () => {
   await c?.close();
