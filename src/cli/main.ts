@@ -2,6 +2,7 @@ import { USAGE, UsageError } from './usage.ts';
 import { runNode } from './node-command.ts';
 import { runCluster } from './cluster-command.ts';
 import { runClient } from './client-commands.ts';
+import { runSim } from './sim-command.ts';
 
 /** `nosqldb <command>`: dispatches to one command; exit codes: 0 ok, 1 failure, 2 usage. */
 export async function main(argv: string[]): Promise<void> {
@@ -14,6 +15,8 @@ export async function main(argv: string[]): Promise<void> {
         return await runCluster(rest, { lab: false });
       case 'lab':
         return await runCluster(rest, { lab: true });
+      case 'sim':
+        return await runSim(rest);
       case 'get':
       case 'put':
       case 'del':

@@ -16,6 +16,7 @@ export async function runNode(argv: string[]): Promise<void> {
       id: { type: 'string' },
       port: { type: 'string' },
       host: { type: 'string' },
+      'advertise-host': { type: 'string' },
       'peer-port': { type: 'string' },
       seeds: { type: 'string' },
       'data-dir': { type: 'string' },
@@ -39,6 +40,7 @@ export async function runNode(argv: string[]): Promise<void> {
   if (!isNodeId(id)) throw new UsageError(`--id "${id}" must be letters, digits, '.', '_' or '-' (at most 64)`);
   const port = intFlag(fromEnv(values.port, 'PORT'), 'port', 7001, 0, 65535);
   const host = fromEnv(values.host, 'HOST') ?? '127.0.0.1';
+  const advertiseHost = fromEnv(values['advertise-host'], 'ADVERTISE_HOST');
   const peerPortRaw = fromEnv(values['peer-port'], 'PEER_PORT');
   const adminToken = fromEnv(values['admin-token'], 'ADMIN_TOKEN', 'NOSQLDB_ADMIN_TOKEN');
   const clusterSecret = fromEnv(values['cluster-secret'], 'CLUSTER_SECRET');
@@ -59,6 +61,7 @@ export async function runNode(argv: string[]): Promise<void> {
 
   const running = await startNode({
     host,
+    ...(advertiseHost !== undefined ? { advertiseHost } : {}),
     port,
     ...(peerPortRaw !== undefined ? { peerPort: intFlag(peerPortRaw, 'peer-port', 0, 0, 65535) } : {}),
     dataDir,

@@ -138,6 +138,7 @@ export class KvNode {
   readonly #changeListeners: LocalChangeListener[] = [];
   readonly #extensions = new Map<string, (from: NodeId, m: PeerMessage) => void>();
   readonly #attached: NodeExtension[] = [];
+  readonly #inflight = new Map<string, Promise<void>>();
 
   constructor(deps: NodeDeps) {
     this.config = deps.config;
@@ -312,7 +313,7 @@ export class KvNode {
       const gained = now.filter((n) => !old.includes(n));
       lost.set(p, gained.length > 0 ? gained : now);
     }
-    this.handoff.plan(lost);
+    this.handoff.plan(lost, before !== null);
   }
 
   #advertiseHandoff(partitions: PartitionIndex[]): void {
@@ -491,13 +492,25 @@ export class KvNode {
     const bytes = this.#storage.get(DATA_TABLE, k);
     const local = bytes ? decodeRecord(bytes) : undefined;
     let merged = syncRecords(local, incoming)!;
-    if (local && sameVersions(local, merged)) return { merged: local, durable: Promise.resolve() };
+    // Nothing new, but the stored copy may not be durable yet: whoever acknowledges must wait
+    // for the write that is still in flight.
+    if (local && sameVersions(local, merged)) return { merged: local, durable: this.#inflight.get(k) ?? Promise.resolve() };
     // Documents' idempotency tables are bounded on every replica, not only on coordinators.
     if (merged.doc) merged = { ...merged, doc: prune(merged.doc, this.#clock.now(), { entriesMax: this.config.idempotencyKeysMax }) };
     this.#trackCounts(local, merged);
-    const durable = this.#storage.write([{ type: 'put', table: DATA_TABLE, key: k, value: encodeRecord(merged) }]);
+    const durable = this.#track(k, storageErrors(this.#storage.write([{ type: 'put', table: DATA_TABLE, key: k, value: encodeRecord(merged) }])));
     for (const fn of this.#changeListeners) fn(partitionOfKey(ring, key), key, local, merged);
-    return { merged, durable: storageErrors(durable) };
+    return { merged, durable };
+  }
+
+  /** Remembers the newest in-flight write per storage key until it is durable. */
+  #track(k: string, durable: Promise<void>): Promise<void> {
+    this.#inflight.set(k, durable);
+    const forget = (): void => {
+      if (this.#inflight.get(k) === durable) this.#inflight.delete(k);
+    };
+    durable.then(forget, forget);
+    return durable;
   }
 
   #trackCounts(before: VersionedRecord | undefined, after: VersionedRecord): void {
@@ -591,8 +604,10 @@ export class KvNode {
         if (down) call.fail(n);
         else if (n === this.id) {
           try {
-            const rec = this.readLocal(key);
-            got.set(n, rec);
+            let rec = this.readLocal(key);
+            if (hint !== undefined) rec = syncRecords(rec, this.hints.read(hint, this.#dataKeyOf(key)));
+            // Only a primary replica's copy takes part in read repair; a fallback holds hints.
+            else got.set(n, rec);
             call.succeed(n, rec);
           } catch {
             call.fail(n);
@@ -761,9 +776,10 @@ export class KvNode {
     if (!ring) throw new KvError('KV_UNAVAILABLE', 'the cluster has no ring yet (still forming)');
     const partition = partitionOfKey(ring, key);
     this.#trackCounts(before, after);
-    const durable = this.#storage.write([{ type: 'put', table: DATA_TABLE, key: dataKey(partition, key), value: encodeRecord(after) }]);
+    const k = dataKey(partition, key);
+    const durable = this.#track(k, storageErrors(this.#storage.write([{ type: 'put', table: DATA_TABLE, key: k, value: encodeRecord(after) }])));
     for (const fn of this.#changeListeners) fn(partition, key, before, after);
-    return storageErrors(durable);
+    return durable;
   }
 
   /** Lists live keys with a prefix across the cluster: every member answers for what it holds. */

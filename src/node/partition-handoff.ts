@@ -66,7 +66,7 @@ export class PartitionHandoff {
    * Makes the task list match the ring: `lost` maps each partition this node no longer
    * replicates (and still holds data for) to the nodes it must go to.
    */
-  plan(lost: ReadonlyMap<PartitionIndex, NodeId[]>): void {
+  plan(lost: ReadonlyMap<PartitionIndex, NodeId[]>, exactTargets: boolean): void {
     let changed = false;
     for (const p of [...this.#tasks.keys()]) {
       if (!lost.has(p)) {
@@ -76,18 +76,27 @@ export class PartitionHandoff {
     }
     for (const [p, targets] of lost) {
       const t = this.#tasks.get(p);
-      if (t) t.targets = targets;
-      else {
+      if (t) {
+        // A periodic re-check does not know the old ring: it keeps the targets it planned.
+        if (exactTargets) t.targets = targets;
+      } else {
         if (isEmpty(this.#host.storage, p)) continue;
         let keys = 0;
         for (const _ of this.#host.storage.range(DATA_TABLE, dataRange(p))) keys++;
-        this.#tasks.set(p, { partition: p, targets, keysTotal: keys, keysSent: 0, bytesSent: 0, startedAtMs: this.#host.now() });
+        this.#tasks.set(p, {
+          partition: p,
+          targets,
+          keysTotal: keys,
+          keysSent: 0,
+          bytesSent: 0,
+          startedAtMs: this.#host.now(),
+        });
         this.#host.emit('handoff-started', { partition: p, targets, keys });
         changed = true;
       }
     }
     if (changed) this.#host.advertise(this.pending());
-    void this.#run();
+    this.#run().catch(() => undefined);
   }
 
   close(): void {
@@ -101,10 +110,16 @@ export class PartitionHandoff {
       keysSent: t.keysSent,
       keysTotal: t.keysTotal,
       bytesSent: t.bytesSent,
-      percent: t.keysTotal === 0 ? 100 : Math.min(100, Math.round((100 * t.keysSent) / t.keysTotal)),
+      percent:
+        t.keysTotal === 0 ? 100 : Math.min(100, Math.round((100 * t.keysSent) / t.keysTotal)),
       startedAtMs: t.startedAtMs,
     }));
-    return { active: active.length > 0, partitions: active, completed: this.#done.slice(-16), totals: this.totals };
+    return {
+      active: active.length > 0,
+      partitions: active,
+      completed: this.#done.slice(-16),
+      totals: this.totals,
+    };
   }
 
   /** One partition at a time, one batch in flight: handoff never starves client traffic. */
@@ -113,7 +128,9 @@ export class PartitionHandoff {
     this.#running = true;
     try {
       while (!this.#closed) {
-        const task = [...this.#tasks.values()].find((t) => t.targets.every((n) => this.#host.isUp(n)));
+        const task = [...this.#tasks.values()].find((t) =>
+          t.targets.every((n) => this.#host.isUp(n)),
+        );
         if (!task) break;
         const finished = await this.#step(task);
         if (finished) {
@@ -122,7 +139,13 @@ export class PartitionHandoff {
           this.#done.push(record);
           if (this.#done.length > HISTORY_MAX) this.#done.shift();
           this.totals.partitions++;
-          this.#host.emit('handoff-done', { partition: task.partition, targets: task.targets, keys: task.keysSent, bytes: task.bytesSent, durationMs: record.finishedAtMs - task.startedAtMs });
+          this.#host.emit('handoff-done', {
+            partition: task.partition,
+            targets: task.targets,
+            keys: task.keysSent,
+            bytes: task.bytesSent,
+            durationMs: record.finishedAtMs - task.startedAtMs,
+          });
           this.#host.advertise(this.pending());
           if (this.#tasks.size === 0) this.#host.drained();
         }
@@ -135,7 +158,10 @@ export class PartitionHandoff {
   /** Sends one batch; true when the partition is empty here. */
   async #step(task: HandoffTask): Promise<boolean> {
     const batch: { key: string; bytes: Uint8Array; wire: WireRecord }[] = [];
-    for (const [k, bytes] of this.#host.storage.range(DATA_TABLE, { ...dataRange(task.partition), limit: this.#host.batchSize })) {
+    for (const [k, bytes] of this.#host.storage.range(DATA_TABLE, {
+      ...dataRange(task.partition),
+      limit: this.#host.batchSize,
+    })) {
       try {
         batch.push({ key: keyOfDataKey(k), bytes, wire: recordToWire(decodeRecord(bytes)) });
       } catch {
@@ -146,7 +172,11 @@ export class PartitionHandoff {
     const entries = batch.map((b): [string, WireRecord] => [b.key, b.wire]);
     try {
       for (const target of task.targets) {
-        const res = await this.#host.request(target, (id) => ({ t: 'batch', id, entries }), this.#host.timeoutMs);
+        const res = await this.#host.request(
+          target,
+          (id) => ({ t: 'batch', id, entries }),
+          this.#host.timeoutMs,
+        );
         if (res.t !== 'batch-r' || res.err) throw new Error(`handoff batch refused by ${target}`);
       }
     } catch {
@@ -155,7 +185,13 @@ export class PartitionHandoff {
       return false;
     }
     let removed = 0;
-    for (const b of batch) if (await this.#host.removeIfUnchanged(b.key, b.bytes)) removed++;
+    try {
+      for (const b of batch) if (await this.#host.removeIfUnchanged(b.key, b.bytes)) removed++;
+    } catch {
+      // The disk refused the delete (full, I/O error): the keys stay and go again later.
+      await this.#host.sleep(500);
+      return false;
+    }
     const bytes = batch.reduce((n, b) => n + b.bytes.byteLength, 0);
     task.keysSent += batch.length;
     task.bytesSent += bytes * task.targets.length;

@@ -2,7 +2,7 @@ import type { KvNode } from '../node/kv-node.ts';
 import { partitionRange, preferenceList } from '../core/ring.ts';
 
 /** `GET /admin/status`: what `riak-admin member-status` and `nodetool status` tell, as JSON. */
-export function statusReport(node: KvNode): Record<string, unknown> {
+export function statusReport(node: KvNode, faults?: () => unknown): Record<string, unknown> {
   const view = node.view;
   const owned = view.ring ? view.ring.owners.flatMap((o, i) => (o === node.id ? [i] : [])) : [];
   return {
@@ -25,10 +25,11 @@ export function statusReport(node: KvNode): Record<string, unknown> {
     replicatedPartitions: node.replicatedPartitions().length,
     keys: node.stats.keys,
     tombstones: node.stats.tombstones,
-    hintsPending: 0,
-    handoff: { active: false, partitions: [] },
+    hintsPending: node.hints.pending().total,
+    hints: { ...node.hints.pending(), delivered: node.hints.delivered, dropped: node.hints.dropped },
+    handoff: node.handoff.status(),
     antiEntropy: node.extension('anti-entropy')?.status() ?? { enabled: false, exchanges: [] },
-    faults: {},
+    faults: faults?.() ?? {},
     readRepairs: node.stats.readRepairs,
     config: { n: node.config.n, r: node.config.r, w: node.config.w, partitions: node.config.partitions },
   };

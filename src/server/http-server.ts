@@ -15,6 +15,8 @@ export interface ServerOptions {
   /** When set, `/admin/*` needs `Authorization: Bearer <token>`. */
   readonly adminToken?: string | undefined;
   readonly logger?: boolean;
+  /** The faults in force on this node's peer traffic, for `/admin/status`. */
+  readonly faults?: () => unknown;
 }
 
 /**
@@ -143,7 +145,7 @@ export function buildServer(node: KvNode, options: ServerOptions = {}): FastifyI
     return reply.code(200).send(record.doc ? documentView(record.doc) : {});
   }
 
-  app.get('/admin/status', async () => statusReport(node));
+  app.get('/admin/status', async () => statusReport(node, options.faults));
   app.get('/admin/ring', async () => ringReport(node));
   app.post('/admin/join', async () => {
     await node.join();

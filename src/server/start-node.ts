@@ -75,7 +75,7 @@ export async function startNode(options: StartNodeOptions): Promise<RunningNode>
   const node = new KvNode({ config, storage, transport: faults, clock: systemClock, random: Math.random, discoverSeed });
   const antiEntropy = new AntiEntropy(node);
   node.attach(antiEntropy);
-  const app = buildServer(node, { adminToken: options.adminToken });
+  const app = buildServer(node, { adminToken: options.adminToken, faults: () => faults.faults() });
   registerFaultRoutes(app, node, faults);
   registerEventsRoute(app, node);
   registerMetricsRoute(app, node);

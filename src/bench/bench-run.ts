@@ -1,0 +1,162 @@
+import { startBaseline } from './baseline-process.ts';
+import { startBenchCluster } from './bench-cluster.ts';
+import type { BenchCluster } from './bench-cluster.ts';
+import { startEtcdCluster, etcdVersion } from './etcd-cluster.ts';
+import { etcdTarget } from './etcd-target.ts';
+import { keyName } from './key-chooser.ts';
+import type { Distribution } from './key-chooser.ts';
+import { kvTarget } from './kv-target.ts';
+import { runLoad } from './load-runner.ts';
+import type { Progress, RunResult } from './load-runner.ts';
+import { machineInfo } from './report.ts';
+import type { BenchReport } from './report.ts';
+import { probeRestart } from './restart-probe.ts';
+import type { RestartResult } from './restart-probe.ts';
+import type { BenchTarget } from './target.ts';
+import { needsPrefill } from './workload.ts';
+import type { Workload } from './workload.ts';
+
+export type CompareWith = 'etcd' | 'baseline';
+
+/** Everything `nosqldb bench` can be asked to do (bench-command.ts parses the flags). */
+export interface BenchOptions {
+  /** Nodes of a running cluster; ignored with `start`. */
+  readonly urls: readonly string[];
+  readonly start: boolean;
+  readonly nodes: number;
+  /** Nodes at base..; etcd clients at base+1100.., peers base+1110..; the baseline at base+1200. */
+  readonly basePort: number;
+  readonly dataDir?: string | undefined;
+  readonly nodeArgs: readonly string[];
+  readonly workload: Workload;
+  readonly connections: number;
+  readonly durationMs: number;
+  readonly warmupMs: number;
+  readonly keys: number;
+  readonly distribution: Distribution;
+  readonly valueBytes: number;
+  readonly r?: string | undefined;
+  readonly w?: string | undefined;
+  readonly blind: boolean;
+  readonly rate?: number | undefined;
+  readonly seed: number;
+  readonly requestTimeoutMs: number;
+  /** Prefill every key before the timed run: always for reads; `true` forces it for writes. */
+  readonly prefill: boolean;
+  readonly compare: readonly CompareWith[];
+  readonly restartProbe: boolean;
+}
+
+/** Where progress goes: a line to redraw (TTY) and one-off messages. */
+export interface BenchOutput {
+  progress(target: string, p: Progress): void;
+  info(message: string): void;
+}
+
+/** Offsets from `--base-port` of the comparison systems' ports (docs/BENCHMARKS.md). */
+const ETCD_PORT_OFFSET = 1100;
+const BASELINE_PORT_OFFSET = 1200;
+
+/** Runs the benchmark against nosql-db and then each compared system, one after another. */
+export async function runBench(options: BenchOptions, out: BenchOutput): Promise<BenchReport> {
+  const prefill: RunResult[] = [];
+  const results: RunResult[] = [];
+  const notes: string[] = [];
+  let restart: RestartResult | null = null;
+
+  let cluster: BenchCluster | null = null;
+  try {
+    let urls = options.urls;
+    if (options.start) {
+      out.info(`starting ${options.nodes} nodes on ports ${options.basePort}..${options.basePort + options.nodes - 1}`);
+      cluster = await startBenchCluster({ nodes: options.nodes, basePort: options.basePort, dataDir: options.dataDir, nodeArgs: options.nodeArgs });
+      urls = cluster.urls;
+    }
+    const target = kvTarget({ urls, keys: options.keys, valueBytes: options.valueBytes, r: options.r, w: options.w, blind: options.blind });
+    await measure(target, options, out, prefill, results);
+    if (options.restartProbe) {
+      if (!cluster) notes.push('--restart-probe needs --start (it restarts a node it started)');
+      else {
+        out.info(`restarting ${cluster.ids[0]}`);
+        restart = await probeRestart(cluster.cluster, cluster.ids[0]!, `/kv/${keyName(0, options.keys)}`);
+      }
+    }
+  } finally {
+    await cluster?.stop();
+  }
+
+  for (const other of options.compare) {
+    if (other === 'etcd') {
+      if (options.workload === 'counter') {
+        notes.push('etcd has no counter operation: not compared on the counter workload');
+        continue;
+      }
+      if (etcdVersion() === null) {
+        notes.push('etcd is not on PATH (apt-get install etcd-server): not compared');
+        continue;
+      }
+      out.info('starting a 3-member etcd');
+      const etcd = await startEtcdCluster(options.basePort + ETCD_PORT_OFFSET);
+      try {
+        notes.push(`etcd ${etcd.version}, 3 members, default settings (fsync on commit), linearizable ranges`);
+        await measure(etcdTarget({ urls: etcd.urls, keys: options.keys, valueBytes: options.valueBytes }), options, out, prefill, results);
+      } finally {
+        await etcd.stop();
+      }
+    } else {
+      out.info('starting the bare Node.js baseline server');
+      const baseline = await startBaseline(options.basePort + BASELINE_PORT_OFFSET);
+      try {
+        const target = kvTarget({ name: 'baseline', urls: [baseline.url], keys: options.keys, valueBytes: options.valueBytes, blind: true });
+        await measure(target, options, out, prefill, results);
+      } finally {
+        await baseline.stop();
+      }
+    }
+  }
+
+  const main = results[0];
+  const ratios: Record<string, number> = {};
+  for (const r of results.slice(1)) if (main && r.throughput > 0) ratios[r.target] = main.throughput / r.throughput;
+  return {
+    date: new Date().toISOString(),
+    machine: machineInfo(),
+    settings: {
+      workload: options.workload,
+      connections: options.connections,
+      durationS: options.durationMs / 1000,
+      warmupS: options.warmupMs / 1000,
+      keys: options.keys,
+      distribution: options.distribution,
+      valueBytes: options.valueBytes,
+      r: options.r ?? 'default',
+      w: options.w ?? 'default',
+      rate: options.rate ?? 'max',
+      blind: options.blind,
+      seed: options.seed,
+    },
+    prefill,
+    results,
+    ratios,
+    restart,
+    notes,
+  };
+}
+
+/** Prefills when needed, then runs the timed workload, against one target. */
+async function measure(target: BenchTarget, options: BenchOptions, out: BenchOutput, prefill: RunResult[], results: RunResult[]): Promise<void> {
+  const common = {
+    target,
+    connections: options.connections,
+    keys: options.keys,
+    distribution: options.distribution,
+    seed: options.seed,
+    requestTimeoutMs: options.requestTimeoutMs,
+    onProgress: (p: Progress) => out.progress(target.name, p),
+  };
+  if (options.workload !== 'load' && (options.prefill || needsPrefill(options.workload))) {
+    out.info(`prefilling ${options.keys} keys on ${target.name}`);
+    prefill.push(await runLoad({ ...common, workload: 'load', durationMs: 0, warmupMs: 0 }));
+  }
+  results.push(await runLoad({ ...common, workload: options.workload, durationMs: options.durationMs, warmupMs: options.warmupMs, rate: options.rate }));
+}

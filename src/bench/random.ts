@@ -1,0 +1,14 @@
+/** A seeded PRNG (mulberry32), so a benchmark's key sequence can be replayed with `--seed`. */
+export type Random = () => number;
+
+/** Uniform floats in [0, 1) from a 32-bit seed. */
+export function seededRandom(seed: number): Random {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

@@ -1,0 +1,103 @@
+import { describe, expect, it } from 'vitest';
+import { Histogram } from '../../src/bench/histogram.ts';
+import { keyChooser } from '../../src/bench/key-chooser.ts';
+import { seededRandom } from '../../src/bench/random.ts';
+import { runBench } from '../../src/bench/bench-run.ts';
+import type { BenchOptions } from '../../src/bench/bench-run.ts';
+import { formatReport } from '../../src/bench/report.ts';
+
+describe('bench histogram', () => {
+  it('reports nearest-rank percentiles within its 1% bucket error', () => {
+    const random = seededRandom(7);
+    const samples = Array.from({ length: 20_000 }, () => Math.round(random() ** 3 * 200_000));
+    const h = new Histogram();
+    for (const s of samples) h.record(s);
+    const sorted = [...samples].sort((a, b) => a - b);
+    for (const p of [50, 95, 99, 99.9, 100]) {
+      const exact = sorted[Math.ceil((p / 100) * sorted.length) - 1]!;
+      const got = h.percentileUs(p);
+      expect(got).toBeGreaterThanOrEqual(exact);
+      expect(got).toBeLessThanOrEqual(exact * 1.01 + 1);
+    }
+    expect(h.count).toBe(samples.length);
+    expect(h.maxUs).toBe(sorted.at(-1));
+  });
+
+  it('merges histograms as if all samples went into one', () => {
+    const a = new Histogram();
+    const b = new Histogram();
+    for (let i = 1; i <= 100; i++) (i % 2 ? a : b).record(i * 1000);
+    a.merge(b);
+    expect(a.count).toBe(100);
+    expect(a.percentileUs(50)).toBeGreaterThanOrEqual(50_000);
+    expect(a.percentileUs(50)).toBeLessThan(51_000);
+  });
+});
+
+describe('bench key chooser', () => {
+  it('keeps zipfian picks in range and skewed towards a few keys', () => {
+    const keys = 1000;
+    const pick = keyChooser('zipfian', keys, seededRandom(1));
+    const counts = new Map<number, number>();
+    for (let i = 0; i < 50_000; i++) {
+      const k = pick();
+      expect(k).toBeGreaterThanOrEqual(0);
+      expect(k).toBeLessThan(keys);
+      counts.set(k, (counts.get(k) ?? 0) + 1);
+    }
+    const top = Math.max(...counts.values());
+    // Uniform would give each key about 50; the hottest zipfian key gets far more.
+    expect(top).toBeGreaterThan(1000);
+  });
+});
+
+describe('nosqldb bench', () => {
+  it('drives a started cluster and the baseline, and reports well-formed results', async () => {
+    const options: BenchOptions = {
+      urls: [],
+      start: true,
+      nodes: 1,
+      basePort: 47501,
+      nodeArgs: ['--n', '1', '--r', '1', '--w', '1'],
+      workload: 'mixed',
+      connections: 4,
+      durationMs: 600,
+      warmupMs: 100,
+      keys: 50,
+      distribution: 'zipfian',
+      valueBytes: 32,
+      blind: false,
+      seed: 3,
+      requestTimeoutMs: 5000,
+      prefill: false,
+      compare: ['baseline'],
+      restartProbe: true,
+    };
+    const infos: string[] = [];
+    const report = await runBench(options, { progress: () => undefined, info: (m) => infos.push(m) });
+
+    expect(report.results.map((r) => r.target)).toEqual(['nosql-db', 'baseline']);
+    expect(report.prefill.map((r) => [r.target, r.ok])).toEqual([
+      ['nosql-db', 50],
+      ['baseline', 50],
+    ]);
+    for (const r of report.results) {
+      expect(r.ok).toBeGreaterThan(0);
+      expect(r.ops).toBe(r.ok + Object.values(r.errors).reduce((a, b) => a + b, 0));
+      expect(r.throughput).toBeGreaterThan(0);
+      const l = r.latencyMs;
+      expect(l.p50).toBeGreaterThan(0);
+      expect(l.p50).toBeLessThanOrEqual(l.p95);
+      expect(l.p95).toBeLessThanOrEqual(l.p99);
+      expect(l.p99).toBeLessThanOrEqual(l.p999);
+      expect(l.p999).toBeLessThanOrEqual(l.max);
+      expect(r.loadAverage).toHaveLength(3);
+    }
+    expect(report.results[0]!.errors).toEqual({});
+    expect(report.ratios.baseline).toBeGreaterThan(0);
+    expect(report.restart?.servingMs).toBeGreaterThan(0);
+    expect(report.restart?.keys).toBe(50);
+    expect(JSON.parse(JSON.stringify(report))).toEqual(report);
+    expect(formatReport(report)).toMatch(/nosql-db \/ baseline: [0-9.]+x throughput/);
+  });
+});

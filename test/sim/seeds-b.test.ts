@@ -1,0 +1,3 @@
+import { simSeedBatch } from './seed-batch.ts';
+
+simSeedBatch(101, 100);
