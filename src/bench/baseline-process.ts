@@ -1,10 +1,11 @@
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { REPO_ROOT } from '../repo-root.ts';
 import { spawn } from 'node:child_process';
 import { stopChild, waitForHttp } from './child-process.ts';
 import { onCleanup } from './cleanup.ts';
 
-const SCRIPT = fileURLToPath(new URL('./baseline-server.ts', import.meta.url));
-const REPO = fileURLToPath(new URL('../../', import.meta.url));
+const SCRIPT = join(REPO_ROOT, 'src', 'bench', 'baseline-server.ts');
+const REPO = REPO_ROOT + '/';
 
 export interface BaselineServer {
   readonly url: string;

@@ -11,6 +11,7 @@ import type { Progress, RunResult } from './load-runner.ts';
 import { machineInfo } from './report.ts';
 import type { BenchReport } from './report.ts';
 import { probeRestart } from './restart-probe.ts';
+import { totalCpuMs } from './process-cpu.ts';
 import type { RestartResult } from './restart-probe.ts';
 import type { BenchTarget } from './target.ts';
 import { needsPrefill } from './workload.ts';
@@ -73,7 +74,9 @@ export async function runBench(options: BenchOptions, out: BenchOutput): Promise
       urls = cluster.urls;
     }
     const target = kvTarget({ urls, keys: options.keys, valueBytes: options.valueBytes, r: options.r, w: options.w, blind: options.blind });
-    await measure(target, options, out, prefill, results);
+    const started = cluster;
+    const pids = started ? () => totalCpuMs(started.cluster.nodes().map((n) => n.pid)) : undefined;
+    await measure(target, options, out, prefill, results, pids);
     if (options.restartProbe) {
       if (!cluster) notes.push('--restart-probe needs --start (it restarts a node it started)');
       else {
@@ -99,7 +102,8 @@ export async function runBench(options: BenchOptions, out: BenchOutput): Promise
       const etcd = await startEtcdCluster(options.basePort + ETCD_PORT_OFFSET);
       try {
         notes.push(`etcd ${etcd.version}, 3 members, default settings (fsync on commit), linearizable ranges`);
-        await measure(etcdTarget({ urls: etcd.urls, keys: options.keys, valueBytes: options.valueBytes }), options, out, prefill, results);
+        const target = etcdTarget({ urls: etcd.urls, keys: options.keys, valueBytes: options.valueBytes });
+        await measure(target, options, out, prefill, results, () => totalCpuMs(etcd.pids));
       } finally {
         await etcd.stop();
       }
@@ -108,7 +112,7 @@ export async function runBench(options: BenchOptions, out: BenchOutput): Promise
       const baseline = await startBaseline(options.basePort + BASELINE_PORT_OFFSET);
       try {
         const target = kvTarget({ name: 'baseline', urls: [baseline.url], keys: options.keys, valueBytes: options.valueBytes, blind: true });
-        await measure(target, options, out, prefill, results);
+        await measure(target, options, out, prefill, results, () => totalCpuMs([baseline.pid]));
       } finally {
         await baseline.stop();
       }
@@ -144,7 +148,14 @@ export async function runBench(options: BenchOptions, out: BenchOutput): Promise
 }
 
 /** Prefills when needed, then runs the timed workload, against one target. */
-async function measure(target: BenchTarget, options: BenchOptions, out: BenchOutput, prefill: RunResult[], results: RunResult[]): Promise<void> {
+async function measure(
+  target: BenchTarget,
+  options: BenchOptions,
+  out: BenchOutput,
+  prefill: RunResult[],
+  results: RunResult[],
+  serverCpuMs?: () => number | null,
+): Promise<void> {
   const common = {
     target,
     connections: options.connections,
@@ -153,6 +164,7 @@ async function measure(target: BenchTarget, options: BenchOptions, out: BenchOut
     seed: options.seed,
     requestTimeoutMs: options.requestTimeoutMs,
     onProgress: (p: Progress) => out.progress(target.name, p),
+    serverCpuMs,
   };
   if (options.workload !== 'load' && (options.prefill || needsPrefill(options.workload))) {
     out.info(`prefilling ${options.keys} keys on ${target.name}`);

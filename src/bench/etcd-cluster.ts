@@ -12,6 +12,7 @@ const FORM_DEADLINE_MS = 20_000;
 export interface EtcdCluster {
   readonly urls: readonly string[];
   readonly version: string;
+  readonly pids: readonly (number | undefined)[];
   stop(): Promise<void>;
 }
 
@@ -66,5 +67,5 @@ export async function startEtcdCluster(basePort: number, members = 3): Promise<E
     await stop();
     throw new Error(`etcd did not start: ${(e as Error).message}\n${logs}`);
   }
-  return { urls: names.map((_, i) => client(i)), version, stop };
+  return { urls: names.map((_, i) => client(i)), version, pids: procs.map((p) => p.child.pid), stop };
 }

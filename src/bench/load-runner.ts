@@ -24,6 +24,8 @@ export interface RunOptions {
   /** Total requests per second, paced (open loop); omitted = as fast as answers come (closed loop). */
   readonly rate?: number | undefined;
   readonly requestTimeoutMs: number;
+  /** CPU used so far by the system under test (ms), to report its CPU cost per request. */
+  readonly serverCpuMs?: (() => number | null) | undefined;
   /** Called about once a second while running. */
   readonly onProgress?: ((p: Progress) => void) | undefined;
 }
@@ -50,6 +52,10 @@ export interface RunResult {
   readonly latencyMs: { p50: number; p95: number; p99: number; p999: number; max: number; mean: number };
   readonly errors: Record<string, number>;
   readonly statuses: Record<string, number>;
+  /** CPU the system under test spent per request over the timed part (all its processes), if known. */
+  readonly serverCpuMsPerOp: number | null;
+  /** CPU this load generator spent per request over the timed part. */
+  readonly clientCpuMsPerOp: number;
   /** The machine's 1/5/15-minute load average when the run ended (the machine may be shared). */
   readonly loadAverage: readonly [number, number, number];
 }
@@ -122,6 +128,16 @@ export async function runLoad(options: RunOptions): Promise<RunResult> {
     }
   };
 
+  // CPU is sampled when the timed part starts and when it ends.
+  let serverCpuAtStart: number | null = null;
+  let clientCpuAtStart = process.cpuUsage();
+  const sampleCpu = (): void => {
+    serverCpuAtStart = options.serverCpuMs?.() ?? null;
+    clientCpuAtStart = process.cpuUsage();
+  };
+  if (measureFrom > startedAt) setTimeout(sampleCpu, measureFrom - startedAt);
+  else sampleCpu();
+
   let lastOps = 0;
   let lastAt = startedAt;
   const ticker = options.onProgress
@@ -147,6 +163,8 @@ export async function runLoad(options: RunOptions): Promise<RunResult> {
     agent.destroy();
   }
   const finishedAt = performance.now();
+  const serverCpuAtEnd = options.serverCpuMs?.() ?? null;
+  const client = process.cpuUsage(clientCpuAtStart);
   // Counted requests are those that started inside the timed window, so that window is the divisor.
   const measuredMs = Math.max(1, loading ? finishedAt - measureFrom : options.durationMs);
   const ok = histogram.count;
@@ -171,8 +189,14 @@ export async function runLoad(options: RunOptions): Promise<RunResult> {
     },
     errors,
     statuses,
+    serverCpuMsPerOp: serverCpuAtStart !== null && serverCpuAtEnd !== null && ops > 0 ? round3((serverCpuAtEnd - serverCpuAtStart) / ops) : null,
+    clientCpuMsPerOp: ops > 0 ? round3((client.user + client.system) / 1000 / ops) : 0,
     loadAverage: [round2(l1 ?? 0), round2(l5 ?? 0), round2(l15 ?? 0)],
   };
+}
+
+function round3(n: number): number {
+  return Math.round(n * 1000) / 1000;
 }
 
 function round2(n: number): number {

@@ -54,7 +54,7 @@ export function formatReport(report: BenchReport): string {
 }
 
 function table(results: readonly RunResult[]): string {
-  const header = ['target', 'ops/s', 'p50 ms', 'p95 ms', 'p99 ms', 'p99.9 ms', 'max ms', 'errors', 'load avg'];
+  const header = ['target', 'ops/s', 'p50 ms', 'p95 ms', 'p99 ms', 'p99.9 ms', 'max ms', 'errors', 'cpu ms/op', 'load avg'];
   const rows = results.map((r) => [
     r.target,
     fmtInt(r.throughput),
@@ -64,6 +64,7 @@ function table(results: readonly RunResult[]): string {
     fmtMs(r.latencyMs.p999),
     fmtMs(r.latencyMs.max),
     String(r.ops - r.ok),
+    r.serverCpuMsPerOp === null ? '-' : r.serverCpuMsPerOp.toFixed(3),
     r.loadAverage.map((x) => x.toFixed(2)).join(' '),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));

@@ -22,6 +22,7 @@ export async function runCluster(argv: string[], mode: { lab: boolean }): Promis
       fresh: { type: 'boolean' },
       host: { type: 'string' },
       port: { type: 'string' },
+      zones: { type: 'string' },
     },
   });
   const count = intFlag(values.nodes, 'nodes', 3, 1, 32);
@@ -31,7 +32,9 @@ export async function runCluster(argv: string[], mode: { lab: boolean }): Promis
   if (values.fresh) LocalCluster.wipe(dataDir);
   const cluster = new LocalCluster({ dataDir, ...(values.host ? { host: values.host } : {}) });
   const ids = Array.from({ length: count }, (_, i) => `n${i + 1}`);
-  cluster.start(ids.map((id, i) => ({ id, port: basePort + i })));
+  // Zones, cycled over the nodes. The Lab names its first nodes by region (GlobalCDN, issue 10).
+  const zones = (values.zones ?? (mode.lab ? 'us-east,eu-west,asia' : '')).split(',').filter((z) => /^[A-Za-z0-9_.-]{1,64}$/.test(z));
+  cluster.start(ids.map((id, i) => ({ id, port: basePort + i, ...(zones.length ? { zone: zones[i % zones.length] } : {}) })));
 
   let stopping = false;
   const stop = async (signal: string): Promise<void> => {

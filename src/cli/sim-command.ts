@@ -2,6 +2,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { checkHistory } from '../sim/checkers/check-history.ts';
 import type { SimOptions, SimResult } from '../sim/cluster-sim.ts';
+import { nodeCounters } from '../sim/node-counter-adapter.ts';
 import { runSimulation, SIM_DEFAULTS } from '../sim/cluster-sim.ts';
 import { parseFaults } from '../sim/faults.ts';
 import { historyFromJsonl, historyToJsonl } from '../sim/history.ts';
@@ -70,6 +71,7 @@ export async function runSim(argv: string[]): Promise<void> {
     n: intFlag(values.n, 'n', Math.min(SIM_DEFAULTS.n, nodes), 1, nodes),
     hintedHandoff: hh === 'seed' ? undefined : hh === 'on',
     plant,
+    counters: nodeCounters(),
   };
 
   if (values.seed !== undefined) {

@@ -1,10 +1,10 @@
+import { REPO_ROOT } from '../repo-root.ts';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 
 /** Path of the CLI entry point, so children run exactly this checkout's code. */
-export const BIN = fileURLToPath(new URL('../../bin/nosqldb.js', import.meta.url));
+export const BIN = join(REPO_ROOT, 'bin', 'nosqldb.js');
 
 export interface LocalNodeSpec {
   readonly id: string;

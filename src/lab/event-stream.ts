@@ -113,7 +113,9 @@ export class EventStream {
   /** Serves `WS /api/events` on the Lab's HTTP server. */
   attach(app: FastifyInstance): void {
     const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
-      if ((req.url ?? '').split('?')[0] !== '/api/events' || this.#browsers.size >= BROWSERS_MAX) {
+      const path = (req.url ?? '').split('?')[0] ?? '';
+      if (path.startsWith('/api/demo/')) return; // the demos' own sockets (demo-live.ts)
+      if (path !== '/api/events' || this.#browsers.size >= BROWSERS_MAX) {
         socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
         return;
       }

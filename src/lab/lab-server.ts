@@ -2,6 +2,8 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { KvError } from '../core/errors.ts';
 import type { LocalCluster } from '../cluster/local-cluster.ts';
 import { toKvError } from '../server/http-server.ts';
+import { registerCollabCdnRoutes } from './collab-cdn-routes.ts';
+import { registerDemoRoutes } from './demo-routes.ts';
 import { registerLabApi } from './lab-api.ts';
 import { LabController } from './lab-controller.ts';
 import { ensureWebBuilt, registerStaticFiles } from './static-files.ts';
@@ -45,6 +47,8 @@ export function buildLabServer(lab: LabController, options: { web: boolean; admi
   }
   registerLabApi(app, lab);
   lab.events.attach(app);
+  registerCollabCdnRoutes(app, lab);
+  registerDemoRoutes(app, lab);
   if (options.web) registerStaticFiles(app);
   return app;
 }

@@ -1,12 +1,12 @@
+import { REPO_ROOT } from '../repo-root.ts';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { extname, join, normalize, resolve, sep } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { KvError } from '../core/errors.ts';
 
 /** The React app's sources and its build output. */
-export const WEB_DIR = fileURLToPath(new URL('../../web/', import.meta.url));
+export const WEB_DIR = join(REPO_ROOT, 'web') + '/';
 export const WEB_DIST = join(WEB_DIR, 'dist');
 
 const TYPES: Record<string, string> = {

@@ -567,7 +567,17 @@ export class KvNode {
 
   /** A quorum read (Dynamo §4.5): ask the N replicas, answer after R, repair the stale ones. */
   async get(key: string, opts: ReadOptions): Promise<ReadResult> {
-    const { replicas, targets } = this.#targets(key);
+    const { partition, replicas, targets } = this.#targets(key);
+    // Nodes still handing this partition over after a ring change answer too (started now, in
+    // parallel): a write they acknowledged before the change may not have reached the new
+    // replicas yet, and R of the new replicas alone could miss it.
+    const handingOff = this.#handoffSources(partition, targets.map((t) => t.node));
+    const fromSources = handingOff.map((n) =>
+      this.#request(n, (id) => ({ t: 'get', id, key }), opts.timeoutMs).then(
+        (m) => (m.t === 'get-r' && !m.err && m.rec ? recordFromWire(m.rec) : undefined),
+        () => undefined,
+      ),
+    );
     const r = Math.min(opts.r, replicas.length);
     const call = new QuorumCall<VersionedRecord | undefined>(targets.length, r);
     // Only primary replicas' answers take part in read repair; fallbacks hold hints.
@@ -624,7 +634,18 @@ export class KvNode {
     if (!outcome.ok) throw quorumError('read', outcome, r);
     let merged: VersionedRecord | undefined;
     for (const rec of outcome.values) merged = syncRecords(merged, rec);
+    for (const rec of await Promise.all(fromSources)) merged = syncRecords(merged, rec);
+    if (!targets.some((t) => t.node === this.id) && this.handoff.pending().includes(partition)) merged = syncRecords(merged, this.readLocal(key));
     return { record: merged, replied: outcome.succeeded };
+  }
+
+  /** Members (other than `except`) that advertise an unfinished handoff of `partition`. */
+  #handoffSources(partition: PartitionIndex, except: readonly NodeId[]): NodeId[] {
+    const out: NodeId[] = [];
+    for (const m of this.#view.members.values()) {
+      if (m.handoff?.includes(partition) && m.id !== this.id && !except.includes(m.id) && this.memberState(m.id) !== 'down') out.push(m.id);
+    }
+    return out;
   }
 
   /** After all replicas answered (or the time-out), push the merged version to stale ones. */

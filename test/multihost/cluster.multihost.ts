@@ -190,16 +190,21 @@ describe.skipIf(!probe.ok)('multi-host: three nodes on three network hosts', () 
     dataDir = mkdtempSync(join(tmpdir(), 'nosqldb-multihost-'));
     log(`network ${net.subnet}: client ${net.clientAddress} (root namespace), ` + net.hosts.map((h, i) => `${ids[i]} ${h.address} (netns ${h.namespace})`).join(', '));
     for (let i = 0; i < 3; i++) startNode(i);
-    await until('every node to serve /health', 30_000, async () => {
+    await until('every node to serve /health', 45_000, async () => {
       for (let i = 0; i < 3; i++) if ((await request('GET', `${url(i)}/health`)).status !== 200) return false;
       return true;
     });
-    await until('the three nodes to see each other up', 30_000, async () => {
+    log('every node serves /health');
+    await until('the three nodes to see each other up, on one ring', 60_000, async () => {
+      const rings = new Set<unknown>();
       for (let i = 0; i < 3; i++) {
-        const m = await members(i);
-        if (!m || !ids.every((id) => id === ids[i] || m[id] === 'up')) return false;
+        const res = await request('GET', `${url(i)}/admin/status`, { headers: auth });
+        if (!res.ok) return false;
+        const s = (await res.json()) as { ringVersion: unknown; members: { id: string; state: string; partitions: number }[] };
+        if (s.ringVersion === null || !ids.every((id) => s.members.some((m) => m.id === id && m.state === 'up' && m.partitions > 0))) return false;
+        rings.add(s.ringVersion);
       }
-      return true;
+      return rings.size === 1;
     });
     log(`cluster formed: ${ids.map((id, i) => `${id}=${url(i)}`).join(' ')}`);
   }, 90_000);

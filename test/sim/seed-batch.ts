@@ -1,6 +1,7 @@
 import { expect, it } from 'vitest';
 import { runSimulation, SIM_DEFAULTS } from '../../src/sim/cluster-sim.ts';
 import { parseFaults } from '../../src/sim/faults.ts';
+import { nodeCounters } from '../../src/sim/node-counter-adapter.ts';
 import { addToSummary, emptySummary, formatFailure, formatSummary } from '../../src/sim/report.ts';
 
 /**
@@ -14,7 +15,7 @@ export function simSeedBatch(start: number, count: number): void {
     const t0 = performance.now();
     for (let seed = start; seed < start + count; seed++) {
       const nodes = seed % 2 === 0 ? 3 : 5;
-      const r = await runSimulation({ ...SIM_DEFAULTS, nodes, ops: 120, seed, faults: parseFaults('all') });
+      const r = await runSimulation({ ...SIM_DEFAULTS, nodes, ops: 120, seed, faults: parseFaults('all'), counters: nodeCounters() });
       addToSummary(summary, r);
       if (r.violations.length > 0 || r.setupError) failures.push(`--nodes ${nodes} --ops 120\n${formatFailure(r)}`);
     }
