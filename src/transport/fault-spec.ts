@@ -4,12 +4,14 @@ import { isNodeId, type NodeId } from '../core/types.ts';
 /**
  * Network faults injected on one node's peer traffic, both directions (`POST /admin/faults`).
  * `isolate`: peers whose messages vanish; `delayMs`: per-peer added latency; `dropRate`: the
- * chance, 0..1, that any one message is lost.
+ * chance, 0..1, that any one message is lost; `dropRateByPeer`: the same for one link only
+ * (overrides `dropRate` for that peer).
  */
 export interface FaultSpec {
   isolate?: NodeId[];
   delayMs?: Record<NodeId, number>;
   dropRate?: number;
+  dropRateByPeer?: Record<NodeId, number>;
 }
 
 /** A minute is far longer than any request time-out; a longer delay is a typo, not a test. */
@@ -18,7 +20,7 @@ export const FAULT_DELAY_MS_MAX = 60_000;
 /** More peers than any cluster this project runs; bounds the work a request can cause. */
 export const FAULT_PEERS_MAX = 1024;
 
-const FIELDS: ReadonlySet<string> = new Set(['isolate', 'delayMs', 'dropRate']);
+const FIELDS: ReadonlySet<string> = new Set(['isolate', 'delayMs', 'dropRate', 'dropRateByPeer']);
 
 function bad(message: string, details: Record<string, unknown> = {}): KvError {
   return new KvError('KV_BAD_REQUEST', `invalid fault spec: ${message}`, details);
@@ -37,7 +39,7 @@ export function parseFaultSpec(value: unknown): FaultSpec {
     if (!FIELDS.has(key)) throw bad(`unknown field ${JSON.stringify(key)}`, { field: key });
   }
   const spec: FaultSpec = {};
-  const { isolate, delayMs, dropRate } = value;
+  const { isolate, delayMs, dropRate, dropRateByPeer } = value;
   if (isolate !== undefined) {
     if (!Array.isArray(isolate)) throw bad('isolate must be an array of node ids');
     if (isolate.length > FAULT_PEERS_MAX) throw bad(`isolate lists more than ${FAULT_PEERS_MAX} nodes`);
@@ -63,6 +65,16 @@ export function parseFaultSpec(value: unknown): FaultSpec {
       throw bad('dropRate must be a number in [0, 1]');
     }
     spec.dropRate = dropRate;
+  }
+  if (dropRateByPeer !== undefined) {
+    if (!isPlainObject(dropRateByPeer)) throw bad('dropRateByPeer must be an object of node id to a rate in [0, 1]');
+    const entries = Object.entries(dropRateByPeer);
+    if (entries.length > FAULT_PEERS_MAX) throw bad(`dropRateByPeer names more than ${FAULT_PEERS_MAX} nodes`);
+    for (const [id, rate] of entries) {
+      if (!isNodeId(id)) throw bad('dropRateByPeer names an invalid node id', { value: id });
+      if (typeof rate !== 'number' || !(rate >= 0 && rate <= 1)) throw bad(`dropRateByPeer of ${id} must be in [0, 1]`, { node: id });
+    }
+    spec.dropRateByPeer = Object.fromEntries(entries) as Record<NodeId, number>;
   }
   return spec;
 }

@@ -30,6 +30,7 @@ export class FaultyTransport<M> implements Transport<M> {
   private isolated = new Set<NodeId>();
   /** A Map, not the spec's object, so a node named `constructor` has no inherited delay. */
   private delays = new Map<NodeId, number>();
+  private dropByPeer = new Map<NodeId, number>();
   private handler: ((from: NodeId, message: M) => void) | null = null;
   /** Held messages per peer: outgoing to it, incoming from it. */
   private readonly outgoing = new Map<NodeId, Held<M>[]>();
@@ -50,6 +51,7 @@ export class FaultyTransport<M> implements Transport<M> {
     this.spec = parsed;
     this.isolated = new Set(parsed.isolate ?? []);
     this.delays = new Map(Object.entries(parsed.delayMs ?? {}));
+    this.dropByPeer = new Map(Object.entries(parsed.dropRateByPeer ?? {}));
   }
 
   /** Heal everything. Messages already held still arrive when their delay ends. */
@@ -74,7 +76,7 @@ export class FaultyTransport<M> implements Transport<M> {
     if (this.isolated.has(to)) return true;
     // An unreachable peer fails fast as without faults; only then may the network lose it.
     if (!this.inner.isReachable(to)) return false;
-    if (this.lost()) return true;
+    if (this.lost(to)) return true;
     return this.pass(this.outgoing, to, message, (m) => this.inner.send(to, m));
   }
 
@@ -96,15 +98,15 @@ export class FaultyTransport<M> implements Transport<M> {
   }
 
   private arrive(from: NodeId, message: M): void {
-    if (this.closed || this.isolated.has(from) || this.lost()) return;
+    if (this.closed || this.isolated.has(from) || this.lost(from)) return;
     this.pass(this.incoming, from, message, (m) => {
       this.handler?.(from, m);
       return true;
     });
   }
 
-  private lost(): boolean {
-    const rate = this.spec.dropRate ?? 0;
+  private lost(peer: NodeId): boolean {
+    const rate = this.dropByPeer.get(peer) ?? this.spec.dropRate ?? 0;
     return rate > 0 && this.env.random() < rate;
   }
 

@@ -242,3 +242,29 @@ describe('parseFaultSpec', () => {
     expect((error as KvError).code).toBe('KV_BAD_REQUEST');
   });
 });
+
+describe('per-link loss', () => {
+  it('[FI2] dropRateByPeer drops only that link, and overrides dropRate', async () => {
+    expect(parseFaultSpec({ dropRateByPeer: { n2: 0.5 } })).toEqual({ dropRateByPeer: { n2: 0.5 } });
+    expect(() => parseFaultSpec({ dropRateByPeer: { n2: 2 } })).toThrow();
+    expect(() => parseFaultSpec({ dropRateByPeer: [] })).toThrow();
+    const net = new MemoryNetwork<{ n: number }>();
+    const a = net.endpoint('n1');
+    const b = net.endpoint('n2');
+    const c = net.endpoint('n3');
+    for (const [x, ys] of [[a, ['n2', 'n3']], [b, ['n1']], [c, ['n1']]] as const) for (const y of ys) x.setPeer(y, { host: 'mem', port: 1 });
+    const fa = new FaultyTransport(a, { schedule: (fn) => setTimeout(fn, 0), random: () => 0.5 });
+    fa.setFaults({ dropRate: 0, dropRateByPeer: { n2: 1 } });
+    let toB = 0;
+    let toC = 0;
+    b.onMessage(() => toB++);
+    c.onMessage(() => toC++);
+    for (let i = 0; i < 20; i++) {
+      fa.send('n2', { n: i });
+      fa.send('n3', { n: i });
+    }
+    await waitFor(() => toC === 20, 'twenty messages to n3');
+    expect(toB).toBe(0);
+    await Promise.all([fa.close(), b.close(), c.close()]);
+  });
+});
