@@ -1,6 +1,9 @@
 import { parseArgs } from 'node:util';
 import { LocalCluster, waitForCluster } from '../cluster/local-cluster.ts';
-import { intFlag } from './flags.ts';
+import { fromEnv, intFlag, isLoopback } from './flags.ts';
+import { UsageError } from './usage.ts';
+import { AttachedCluster } from '../cluster/attached-cluster.ts';
+import { authorizeNodeRequests } from '../cluster/node-auth.ts';
 
 /** How long a fresh local cluster may take to form before the command gives up. */
 const FORM_DEADLINE_MS = 30_000;
@@ -23,8 +26,20 @@ export async function runCluster(argv: string[], mode: { lab: boolean }): Promis
       host: { type: 'string' },
       port: { type: 'string' },
       zones: { type: 'string' },
+      attach: { type: 'string' },
+      'admin-token': { type: 'string' },
+      insecure: { type: 'boolean' },
     },
   });
+  const adminToken = fromEnv(values['admin-token'], 'ADMIN_TOKEN', 'NOSQLDB_ADMIN_TOKEN');
+  const host = values.host ?? '127.0.0.1';
+  if (!isLoopback(host) && !adminToken && !values.insecure) {
+    throw new UsageError(`refusing to bind ${host} without --admin-token (pass --insecure to do it anyway)`);
+  }
+  if (values.attach !== undefined) {
+    if (!mode.lab) throw new UsageError('--attach goes with `nosqldb lab`');
+    return attachLab(values.attach, intFlag(values.port, 'port', 3000, 0, 65535), host, adminToken);
+  }
   const count = intFlag(values.nodes, 'nodes', 3, 1, 32);
   const basePort = intFlag(values['base-port'], 'base-port', 7001, 1, 65535 - 32);
   const labPort = intFlag(values.port, 'port', 3000, 0, 65535);
@@ -60,10 +75,39 @@ export async function runCluster(argv: string[], mode: { lab: boolean }): Promis
   }
   if (mode.lab) {
     const { startLab } = await import('../lab/lab-server.ts');
-    const started = await startLab({ cluster, port: labPort, host: values.host ?? '127.0.0.1' });
+    const started = await startLab({ cluster, port: labPort, host, adminToken });
     lab = started;
     console.log(`ready: lab ${started.url} nodes ${urls.join(' ')}`);
   } else {
     console.log(`ready: ${urls.join(' ')}`);
   }
+}
+
+/**
+ * `nosqldb lab --attach URL,...`: the Lab over a cluster someone else runs (Docker Compose,
+ * Kubernetes). Faults go through each node's /admin/faults; Kill asks a node to shut down and
+ * its supervisor restarts it.
+ */
+async function attachLab(list: string, port: number, host: string, adminToken: string | undefined): Promise<void> {
+  const urls = list
+    .split(',')
+    .map((u) => u.trim())
+    .filter((u) => u.length > 0)
+    .map((u) => (u.startsWith('http') ? u : `http://${u}`));
+  if (urls.length === 0) throw new UsageError('--attach needs at least one node URL');
+  if (adminToken) authorizeNodeRequests(urls, adminToken);
+  const cluster = await AttachedCluster.attach(urls, adminToken);
+  const { startLab } = await import('../lab/lab-server.ts');
+  const lab = await startLab({ cluster, port, host, adminToken });
+  const stop = (): void => {
+    setTimeout(() => process.exit(1), 4800).unref();
+    void lab
+      .close()
+      .catch(() => undefined)
+      .then(() => cluster.stop())
+      .then(() => process.exit(0));
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  console.log(`ready: lab ${lab.url} nodes ${urls.join(' ')} (attached)`);
 }

@@ -67,6 +67,7 @@ export async function runNode(argv: string[]): Promise<void> {
     dataDir,
     adminToken,
     clusterSecret,
+    onShutdown: () => stop('shutdown requested'),
     config: {
       ...DEFAULTS,
       id,
@@ -84,7 +85,7 @@ export async function runNode(argv: string[]): Promise<void> {
   console.log(`serving: ${id} ${running.url} peer ${running.peer.host}:${running.peer.port} data ${dataDir}`);
 
   let stopping = false;
-  const stop = (signal: string): void => {
+  function stop(signal: string): void {
     if (stopping) return;
     stopping = true;
     console.log(`${id}: ${signal}, shutting down`);
@@ -94,7 +95,7 @@ export async function runNode(argv: string[]): Promise<void> {
       () => process.exit(0),
       () => process.exit(1),
     );
-  };
+  }
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
   if (process.env.NOSQLDB_EXIT_WITH_PARENT === '1') {

@@ -7,7 +7,8 @@ commands:
            [--no-hinted-handoff] [--anti-entropy-interval-ms MS] [--admin-token T]
            [--cluster-secret S] [--insecure] [--advertise-host H]
   cluster  [--nodes 3] [--base-port 7001] [--data-dir data] [--fresh] [--host 127.0.0.1] [--zones a,b,c]
-  lab      [--port 3000] [--nodes 3] [--base-port 7001] [--data-dir data] [--fresh] [--zones us-east,eu-west,asia]
+  lab      [--port 3000] [--nodes 3] [--base-port 7001] [--data-dir data] [--fresh] [--admin-token T]
+  lab      --attach http://HOST:PORT,... [--port 3000] [--host H] [--admin-token T]   (existing cluster) [--zones us-east,eu-west,asia]
   get KEY | put KEY VALUE | del KEY | status | ring   [--url http://127.0.0.1:7001]
   bench    (see docs/BENCHMARKS.md)
 

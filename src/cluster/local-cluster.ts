@@ -1,3 +1,4 @@
+import type { ClusterBackend } from './cluster-backend.ts';
 import { REPO_ROOT } from '../repo-root.ts';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, rmSync } from 'node:fs';
@@ -47,7 +48,8 @@ interface Managed {
  * and the end-to-end tests run. Real processes, so a kill is a real SIGKILL and a restart
  * recovers from the node's own data directory. It restarts nothing by itself.
  */
-export class LocalCluster {
+export class LocalCluster implements ClusterBackend {
+  readonly managesProcesses = true;
   readonly #nodes = new Map<string, Managed>();
   readonly #opts: LocalClusterOptions;
   readonly #host: string;
@@ -194,20 +196,21 @@ export class LocalCluster {
 }
 
 /** Polls until every node serves, knows every other node, and all share one ring. */
-export async function waitForCluster(urls: readonly string[], ids: readonly string[], deadlineMs: number): Promise<void> {
+export async function waitForCluster(urls: readonly string[], ids: readonly string[], deadlineMs: number, adminToken?: string): Promise<void> {
   const until = Date.now() + deadlineMs;
   for (;;) {
-    if (await clusterFormed(urls, ids)) return;
+    if (await clusterFormed(urls, ids, adminToken)) return;
     if (Date.now() > until) throw new Error(`cluster did not form within ${deadlineMs} ms`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }
 
-async function clusterFormed(urls: readonly string[], ids: readonly string[]): Promise<boolean> {
+async function clusterFormed(urls: readonly string[], ids: readonly string[], adminToken?: string): Promise<boolean> {
+  const headers: Record<string, string> = adminToken ? { authorization: `Bearer ${adminToken}` } : {};
   try {
     const statuses = await Promise.all(
       urls.map(async (u) => {
-        const res = await fetch(`${u}/admin/status`, { signal: AbortSignal.timeout(1000) });
+        const res = await fetch(`${u}/admin/status`, { headers, signal: AbortSignal.timeout(1000) });
         return (await res.json()) as { ringVersion: number | null; members: { id: string; state: string; partitions: number }[] };
       }),
     );

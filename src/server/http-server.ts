@@ -10,6 +10,7 @@ import { LIST_LIMIT_MAX } from '../node/kv-node.ts';
 import { parseConsistency, parseJsonBody, parseKey, parseTimeout, validateJsonValue, HEADER_BYTES_MAX } from './request-validation.ts';
 import { documentView, isOperatorBody, parsePatch } from '../core/crdt/index.ts';
 import { statusReport, ringReport } from './admin-reports.ts';
+import { HTTP_LIMITS_DEFAULT, registerOverloadGuard, type HttpLimits } from './overload-guard.ts';
 
 export interface ServerOptions {
   /** When set, `/admin/*` needs `Authorization: Bearer <token>`. */
@@ -17,6 +18,10 @@ export interface ServerOptions {
   readonly logger?: boolean;
   /** The faults in force on this node's peer traffic, for `/admin/status`. */
   readonly faults?: () => unknown;
+  /** `POST /admin/shutdown`: stop this node (its supervisor — a container, the Lab — may restart it). */
+  readonly onShutdown?: () => void;
+  /** Admission and slow-client bounds (overload-guard.ts); each field defaults. */
+  readonly limits?: Partial<HttpLimits>;
 }
 
 /**
@@ -24,16 +29,20 @@ export interface ServerOptions {
  * with `inject()` or over a real socket.
  */
 export function buildServer(node: KvNode, options: ServerOptions = {}): FastifyInstance {
+  const limits: HttpLimits = { ...HTTP_LIMITS_DEFAULT, ...options.limits };
   const app = Fastify({
     logger: options.logger ?? false,
     // The value limit plus room for nothing else: bodies are values.
     bodyLimit: node.config.valueBytesMax,
     routerOptions: { maxParamLength: 2048 },
-    requestTimeout: 30_000,
-    connectionTimeout: 60_000,
-    keepAliveTimeout: 72_000,
+    // Slow clients (docs/LIMITS.md): headers, whole request, idle socket, idle keep-alive.
+    http: { headersTimeout: limits.headersTimeoutMs, connectionsCheckingInterval: limits.connectionsCheckingIntervalMs },
+    requestTimeout: limits.requestTimeoutMs,
+    connectionTimeout: limits.connectionTimeoutMs,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
     return503OnClosing: true,
   });
+  registerOverloadGuard(app, limits);
 
   // Values are stored as the bytes the client sent, whatever their type: parse nothing here.
   app.removeAllContentTypeParsers();
@@ -47,7 +56,9 @@ export function buildServer(node: KvNode, options: ServerOptions = {}): FastifyI
   if (options.adminToken) {
     const expected = `Bearer ${options.adminToken}`;
     app.addHook('onRequest', async (req, reply) => {
-      if (req.url.startsWith('/admin/') && req.headers.authorization !== expected) {
+      // The matched route too: the router decodes the path, so `/%61dmin/status` reaches an admin route.
+      const admin = req.url.startsWith('/admin/') || (req.routeOptions.url?.startsWith('/admin/') ?? false);
+      if (admin && req.headers.authorization !== expected) {
         return sendError(reply, new KvError('KV_UNAUTHORIZED', 'this endpoint needs Authorization: Bearer <admin token>'));
       }
     });
@@ -150,6 +161,13 @@ export function buildServer(node: KvNode, options: ServerOptions = {}): FastifyI
   app.post('/admin/join', async () => {
     await node.join();
     return { ok: true, status: node.view.members.get(node.id)?.status };
+  });
+  app.post('/admin/shutdown', async (_req, reply) => {
+    const shutdown = options.onShutdown;
+    if (!shutdown) throw new KvError('KV_NOT_FOUND', 'this node cannot be shut down over HTTP');
+    // Answer first, then stop: the caller learns the request was taken.
+    setImmediate(shutdown);
+    return reply.code(202).send({ ok: true, shuttingDown: node.id });
   });
   app.post('/admin/leave', async () => {
     await node.leave();

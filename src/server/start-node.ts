@@ -13,6 +13,7 @@ import { validatePeerMessage } from '../node/peer-messages.ts';
 import type { NodeId, PeerAddress } from '../core/types.ts';
 import { isNodeId } from '../core/types.ts';
 import { buildServer } from './http-server.ts';
+import type { HttpLimits } from './overload-guard.ts';
 import { registerFaultRoutes } from './fault-routes.ts';
 import { registerEventsRoute } from './events-route.ts';
 import { registerMetricsRoute } from './metrics-route.ts';
@@ -36,6 +37,10 @@ export interface StartNodeOptions {
   readonly dataDir?: string;
   readonly adminToken?: string | undefined;
   readonly clusterSecret?: string | undefined;
+  /** What `POST /admin/shutdown` does (the CLI exits the process); absent = not offered. */
+  readonly onShutdown?: () => void;
+  /** HTTP admission and slow-client bounds (src/server/overload-guard.ts); defaults when absent. */
+  readonly httpLimits?: Partial<HttpLimits>;
 }
 
 export interface RunningNode {
@@ -75,7 +80,12 @@ export async function startNode(options: StartNodeOptions): Promise<RunningNode>
   const node = new KvNode({ config, storage, transport: faults, clock: systemClock, random: Math.random, discoverSeed });
   const antiEntropy = new AntiEntropy(node);
   node.attach(antiEntropy);
-  const app = buildServer(node, { adminToken: options.adminToken, faults: () => faults.faults() });
+  const app = buildServer(node, {
+    adminToken: options.adminToken,
+    faults: () => faults.faults(),
+    ...(options.onShutdown ? { onShutdown: options.onShutdown } : {}),
+    ...(options.httpLimits ? { limits: options.httpLimits } : {}),
+  });
   registerFaultRoutes(app, node, faults);
   registerEventsRoute(app, node);
   registerMetricsRoute(app, node);
