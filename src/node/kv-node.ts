@@ -693,18 +693,31 @@ export class KvNode {
     const { replicas } = this.placement(req.key);
     if (replicas.includes(this.id)) return this.#coordinateWrite(req);
     if (req.hops > 0) throw new KvError('KV_UNAVAILABLE', 'forwarded write reached a node that is not a replica (ring changing); retry');
-    const candidates = replicas.filter((n) => this.#transport.isReachable(n) && this.memberState(n) !== 'down');
-    // Prefer a replica in good health; rotate so one node does not coordinate everything.
-    for (const target of candidates.length > 0 ? candidates : replicas) {
+    // Healthy replicas first (up, then suspect); a replica known down is not tried at all.
+    const rank = (n: NodeId): number => ({ up: 0, suspect: 1, down: 2 })[this.memberState(n)];
+    const candidates = replicas.filter((n) => this.#transport.isReachable(n) && rank(n) < 2).sort((x, y) => rank(x) - rank(y));
+    // A forward that gets no answer is tried on the next replica, within the request's time:
+    // a retried put is at worst a sibling of itself, and a keyed field update counts once.
+    // An unkeyed field update is not retried after a silent time-out (it may have been applied).
+    const retryOnSilence = req.kind !== 'patch' || req.idempotencyKey !== null;
+    const deadline = this.#clock.now() + req.timeoutMs;
+    const list = candidates.length > 0 ? candidates : replicas;
+    for (let i = 0; i < list.length; i++) {
+      const target = list[i]!;
+      const left = deadline - this.#clock.now();
+      if (left <= 0) break;
+      const last = i === list.length - 1 || !retryOnSilence;
       try {
         this.stats.forwarded++;
-        const res = await this.#request(target, (id) => ({ t: 'fwd', id, req: { ...req, hops: req.hops + 1 } }), req.timeoutMs);
+        const res = await this.#request(target, (id) => ({ t: 'fwd', id, req: { ...req, hops: req.hops + 1 } }), last ? left : Math.ceil(left / 2));
         if (res.t !== 'fwd-r') throw new KvError('KV_INTERNAL', 'unexpected reply');
         if (res.err) throw errorFromWire(res.err);
         const out = res.res as { rec?: unknown; duplicate?: unknown; coordinator?: unknown };
         return { record: recordFromWire(out.rec), coordinator: typeof out.coordinator === 'string' ? out.coordinator : target, duplicate: out.duplicate === true };
       } catch (e) {
-        if (e instanceof KvError && (e.code === 'KV_UNAVAILABLE' || e.code === 'KV_TIMEOUT') && e.details.unreachable === true) continue;
+        const unreachable = e instanceof KvError && e.code === 'KV_UNAVAILABLE' && e.details.unreachable === true;
+        const silent = e instanceof KvError && e.code === 'KV_TIMEOUT' && e.details.node === target;
+        if (unreachable || (silent && !last)) continue;
         throw e;
       }
     }
@@ -725,7 +738,7 @@ export class KvNode {
     // its coordinator (see coordinateWrite).
     const { merged, durable } = this.#mergeLocal(req.key, record);
     await durable;
-    await this.#replicate(req.key, recordToWire(merged), req.w, req.timeoutMs);
+    await this.#replicate(req.key, merged, req.w, req.timeoutMs);
     return { record: merged, coordinator: this.id, duplicate: false };
   }
 
@@ -746,19 +759,21 @@ export class KvNode {
     const base = local?.doc ?? emptyDocument();
     const result = applyPatch(base, patch, { actor: this.id, nowMs: now, ...(req.idempotencyKey ? { idempotencyKey: req.idempotencyKey } : {}) });
     if (result.duplicate && local) {
-      await this.#replicate(req.key, recordToWire(local), req.w, req.timeoutMs);
+      await this.#replicate(req.key, local, req.w, req.timeoutMs);
       return { record: local, coordinator: this.id, duplicate: true };
     }
     const record: VersionedRecord = { context: local?.context ?? emptyVector(), siblings: local?.siblings ?? [], doc: result.state };
     await this.#replaceLocal(req.key, local, record);
     const delta: VersionedRecord = { context: emptyVector(), siblings: [], doc: result.delta };
-    await this.#replicate(req.key, recordToWire(delta), req.w, req.timeoutMs);
+    await this.#replicate(req.key, delta, req.w, req.timeoutMs);
     return { record, coordinator: this.id, duplicate: false };
   }
 
   /** Sends a record to the key's other targets and waits until W replicas (self included) hold it. */
-  async #replicate(key: string, wire: WireRecord, wanted: number, timeoutMs: number): Promise<void> {
+  async #replicate(key: string, record: VersionedRecord, wanted: number, timeoutMs: number): Promise<void> {
     const { replicas, targets } = this.#targets(key);
+    const wire = recordToWire(record);
+    const acked = new Set<NodeId>([this.id]);
     const w = Math.min(wanted, replicas.length);
     const call = new QuorumCall<true>(targets.length, w);
     call.succeed(this.id, true);
@@ -772,7 +787,10 @@ export class KvNode {
     this.#pending.set(id, (from, m) => {
       if (m.t !== 'put-r' || !asked.has(from)) return;
       if (m.err) call.fail(from);
-      else call.succeed(from, true);
+      else {
+        acked.add(from);
+        call.succeed(from, true);
+      }
       if (call.allIn()) forget();
     });
     for (const { node: n, hint, down } of targets) {
@@ -785,10 +803,24 @@ export class KvNode {
       if (!this.#transport.send(n, msg)) call.fail(n);
     }
     const outcome = await call.quorum();
-    // Late acks are still welcome until the time-out; then the request is forgotten.
-    if (call.allIn()) forget();
-    else void call.settled().then(forget);
+    // Late acks are still welcome until the time-out; then the request is forgotten, and every
+    // replica that did not take the write gets a hint held here (as Cassandra's coordinator
+    // does), so writes in the window before a failure is detected are not left to repair.
+    void call.settled().then(() => {
+      forget();
+      if (outcome.ok) this.#hintMissed(key, record, targets, acked);
+    });
     if (!outcome.ok) throw quorumError('write', outcome, w);
+  }
+
+  #hintMissed(key: string, record: VersionedRecord, targets: readonly Target[], acked: ReadonlySet<NodeId>): void {
+    if (!this.config.hintedHandoff || this.#closed) return;
+    for (const t of targets) {
+      if (acked.has(t.node)) continue;
+      const owner = t.hint ?? t.node;
+      if (owner === this.id) continue;
+      this.#storeHint(owner, key, record).catch(() => undefined);
+    }
   }
 
   /** Stores a record computed from `before` in the same synchronous step (no merge: pruning). */
