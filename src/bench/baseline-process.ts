@@ -1,11 +1,12 @@
-import { join } from 'node:path';
-import { REPO_ROOT } from '../repo-root.ts';
+import { fileURLToPath } from 'node:url';
 import { spawn } from 'node:child_process';
-import { stopChild, waitForHttp } from './child-process.ts';
+import { stopChild } from './child-process.ts';
 import { onCleanup } from './cleanup.ts';
 
-const SCRIPT = join(REPO_ROOT, 'src', 'bench', 'baseline-server.ts');
-const REPO = REPO_ROOT + '/';
+const SCRIPT = fileURLToPath(new URL('./baseline-server.ts', import.meta.url));
+const REPO = fileURLToPath(new URL('../../', import.meta.url));
+/** How long the bare server may take to load and listen. */
+const START_DEADLINE_MS = 15_000;
 
 export interface BaselineServer {
   readonly url: string;
@@ -13,9 +14,16 @@ export interface BaselineServer {
   stop(): Promise<void>;
 }
 
-/** Starts the bare Node.js server (baseline-server.ts) in a child process on `port`. */
+/**
+ * Starts the bare Node.js server (baseline-server.ts) in a child process on `port`. It waits for
+ * the child's `serving:` line rather than polling the port: connecting again and again to a
+ * loopback port nobody listens on can end in a TCP self-connect that then holds the port.
+ */
 export async function startBaseline(port: number): Promise<BaselineServer> {
-  const child = spawn(process.execPath, ['--import', 'tsx', SCRIPT, String(port)], { cwd: REPO, stdio: ['pipe', 'ignore', 'inherit'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', SCRIPT, String(port)], {
+    cwd: REPO,
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
   const url = `http://127.0.0.1:${port}`;
   const stop = (): Promise<void> => {
     unregister();
@@ -23,10 +31,29 @@ export async function startBaseline(port: number): Promise<BaselineServer> {
   };
   const unregister = onCleanup(stop);
   try {
-    await waitForHttp(`${url}/health`, 10_000);
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`no "serving:" line within ${START_DEADLINE_MS} ms`)),
+        START_DEADLINE_MS,
+      );
+      let seen = '';
+      child.stdout.setEncoding('utf8');
+      child.stdout.on('data', (chunk: string) => {
+        seen = (seen + chunk).slice(-200);
+        if (seen.includes('serving:')) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+      child.once('exit', (code) => {
+        clearTimeout(timer);
+        reject(new Error(`exited with code ${code}`));
+      });
+    });
   } catch (e) {
     await stop();
     throw new Error(`baseline server did not start: ${(e as Error).message}`);
   }
+  child.stdout.resume();
   return { url, pid: child.pid, stop };
 }

@@ -22,10 +22,14 @@ const server = createServer((req, res) => {
       }
       const value = values.get(key);
       if (!value) {
-        res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":{"code":"KV_NOT_FOUND"}}');
+        res
+          .writeHead(404, { 'content-type': 'application/json' })
+          .end('{"error":{"code":"KV_NOT_FOUND"}}');
         return;
       }
-      res.writeHead(200, { 'content-type': 'application/octet-stream', 'x-context': 'YmFzZWxpbmU' }).end(value);
+      res
+        .writeHead(200, { 'content-type': 'application/octet-stream', 'x-context': 'YmFzZWxpbmU' })
+        .end(value);
       return;
     }
     values.set(key, Buffer.concat(chunks));

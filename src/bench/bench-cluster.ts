@@ -22,7 +22,12 @@ export interface BenchCluster {
  * `bench --start`: a local cluster of real node processes (ids n1..nN, HTTP ports
  * base..base+N-1), on a temporary data dir unless `dataDir` is given.
  */
-export async function startBenchCluster(options: { nodes: number; basePort: number; dataDir?: string | undefined; nodeArgs?: readonly string[] }): Promise<BenchCluster> {
+export async function startBenchCluster(options: {
+  nodes: number;
+  basePort: number;
+  dataDir?: string | undefined;
+  nodeArgs?: readonly string[];
+}): Promise<BenchCluster> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'nosqldb-bench-'));
   const tails = new Map<string, string[]>();
   const cluster = new LocalCluster({
@@ -39,7 +44,8 @@ export async function startBenchCluster(options: { nodes: number; basePort: numb
   const ids = Array.from({ length: options.nodes }, (_, i) => `n${i + 1}`);
   cluster.start(ids.map((id, i) => ({ id, port: options.basePort + i })));
   const urls = ids.map((id) => cluster.urlOf(id));
-  const logs = (): string => [...tails].map(([id, lines]) => `--- ${id}\n${lines.join('\n')}`).join('\n');
+  const logs = (): string =>
+    [...tails].map(([id, lines]) => `--- ${id}\n${lines.join('\n')}`).join('\n');
   const stop = async (): Promise<void> => {
     unregister();
     await cluster.stop(5000);

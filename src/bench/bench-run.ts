@@ -69,11 +69,25 @@ export async function runBench(options: BenchOptions, out: BenchOutput): Promise
   try {
     let urls = options.urls;
     if (options.start) {
-      out.info(`starting ${options.nodes} nodes on ports ${options.basePort}..${options.basePort + options.nodes - 1}`);
-      cluster = await startBenchCluster({ nodes: options.nodes, basePort: options.basePort, dataDir: options.dataDir, nodeArgs: options.nodeArgs });
+      out.info(
+        `starting ${options.nodes} nodes on ports ${options.basePort}..${options.basePort + options.nodes - 1}`,
+      );
+      cluster = await startBenchCluster({
+        nodes: options.nodes,
+        basePort: options.basePort,
+        dataDir: options.dataDir,
+        nodeArgs: options.nodeArgs,
+      });
       urls = cluster.urls;
     }
-    const target = kvTarget({ urls, keys: options.keys, valueBytes: options.valueBytes, r: options.r, w: options.w, blind: options.blind });
+    const target = kvTarget({
+      urls,
+      keys: options.keys,
+      valueBytes: options.valueBytes,
+      r: options.r,
+      w: options.w,
+      blind: options.blind,
+    });
     const started = cluster;
     const pids = started ? () => totalCpuMs(started.cluster.nodes().map((n) => n.pid)) : undefined;
     await measure(target, options, out, prefill, results, pids);
@@ -81,7 +95,11 @@ export async function runBench(options: BenchOptions, out: BenchOutput): Promise
       if (!cluster) notes.push('--restart-probe needs --start (it restarts a node it started)');
       else {
         out.info(`restarting ${cluster.ids[0]}`);
-        restart = await probeRestart(cluster.cluster, cluster.ids[0]!, `/kv/${keyName(0, options.keys)}`);
+        restart = await probeRestart(
+          cluster.cluster,
+          cluster.ids[0]!,
+          `/kv/${keyName(0, options.keys)}`,
+        );
       }
     }
   } finally {
@@ -101,8 +119,14 @@ export async function runBench(options: BenchOptions, out: BenchOutput): Promise
       out.info('starting a 3-member etcd');
       const etcd = await startEtcdCluster(options.basePort + ETCD_PORT_OFFSET);
       try {
-        notes.push(`etcd ${etcd.version}, 3 members, default settings (fsync on commit), linearizable ranges`);
-        const target = etcdTarget({ urls: etcd.urls, keys: options.keys, valueBytes: options.valueBytes });
+        notes.push(
+          `etcd ${etcd.version}, 3 members, default settings (fsync on commit), linearizable ranges`,
+        );
+        const target = etcdTarget({
+          urls: etcd.urls,
+          keys: options.keys,
+          valueBytes: options.valueBytes,
+        });
         await measure(target, options, out, prefill, results, () => totalCpuMs(etcd.pids));
       } finally {
         await etcd.stop();
@@ -111,7 +135,13 @@ export async function runBench(options: BenchOptions, out: BenchOutput): Promise
       out.info('starting the bare Node.js baseline server');
       const baseline = await startBaseline(options.basePort + BASELINE_PORT_OFFSET);
       try {
-        const target = kvTarget({ name: 'baseline', urls: [baseline.url], keys: options.keys, valueBytes: options.valueBytes, blind: true });
+        const target = kvTarget({
+          name: 'baseline',
+          urls: [baseline.url],
+          keys: options.keys,
+          valueBytes: options.valueBytes,
+          blind: true,
+        });
         await measure(target, options, out, prefill, results, () => totalCpuMs([baseline.pid]));
       } finally {
         await baseline.stop();
@@ -121,7 +151,8 @@ export async function runBench(options: BenchOptions, out: BenchOutput): Promise
 
   const main = results[0];
   const ratios: Record<string, number> = {};
-  for (const r of results.slice(1)) if (main && r.throughput > 0) ratios[r.target] = main.throughput / r.throughput;
+  for (const r of results.slice(1))
+    if (main && r.throughput > 0) ratios[r.target] = main.throughput / r.throughput;
   return {
     date: new Date().toISOString(),
     machine: machineInfo(),
@@ -170,5 +201,13 @@ async function measure(
     out.info(`prefilling ${options.keys} keys on ${target.name}`);
     prefill.push(await runLoad({ ...common, workload: 'load', durationMs: 0, warmupMs: 0 }));
   }
-  results.push(await runLoad({ ...common, workload: options.workload, durationMs: options.durationMs, warmupMs: options.warmupMs, rate: options.rate }));
+  results.push(
+    await runLoad({
+      ...common,
+      workload: options.workload,
+      durationMs: options.durationMs,
+      warmupMs: options.warmupMs,
+      rate: options.rate,
+    }),
+  );
 }

@@ -2,7 +2,11 @@ import { spawn } from 'node:child_process';
 import type { ChildProcess, SpawnOptions } from 'node:child_process';
 
 /** Spawns a helper process whose output is kept (the last lines) for error messages only. */
-export function spawnQuiet(command: string, args: readonly string[], options: SpawnOptions = {}): { child: ChildProcess; tail: () => string } {
+export function spawnQuiet(
+  command: string,
+  args: readonly string[],
+  options: SpawnOptions = {},
+): { child: ChildProcess; tail: () => string } {
   const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], ...options });
   const lines: string[] = [];
   const keep = (chunk: Buffer): void => {
@@ -29,7 +33,11 @@ export function stopChild(child: ChildProcess, graceMs = 3000): Promise<void> {
 }
 
 /** Polls `url` until it answers 200 (and `accept` likes the body), or throws after `deadlineMs`. */
-export async function waitForHttp(url: string, deadlineMs: number, accept: (body: string) => boolean = () => true): Promise<void> {
+export async function waitForHttp(
+  url: string,
+  deadlineMs: number,
+  accept: (body: string) => boolean = () => true,
+): Promise<void> {
   const until = Date.now() + deadlineMs;
   for (;;) {
     try {

@@ -19,7 +19,10 @@ export interface EtcdCluster {
 /** Whether an `etcd` binary is on PATH (Debian: `apt-get install etcd-server`). */
 export function etcdVersion(): string | null {
   try {
-    const out = execFileSync('etcd', ['--version'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    const out = execFileSync('etcd', ['--version'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
     return /etcd Version: (\S+)/.exec(out)?.[1] ?? 'unknown';
   } catch {
     return null;
@@ -33,7 +36,10 @@ export function etcdVersion(): string | null {
  */
 export async function startEtcdCluster(basePort: number, members = 3): Promise<EtcdCluster> {
   const version = etcdVersion();
-  if (version === null) throw new Error('etcd is not on PATH (Debian/Ubuntu: apt-get update && apt-get install etcd-server)');
+  if (version === null)
+    throw new Error(
+      'etcd is not on PATH (Debian/Ubuntu: apt-get update && apt-get install etcd-server)',
+    );
   const dir = mkdtempSync(join(tmpdir(), 'nosqldb-bench-etcd-'));
   const names = Array.from({ length: members }, (_, i) => `e${i + 1}`);
   const client = (i: number): string => `http://127.0.0.1:${basePort + i}`;
@@ -41,17 +47,28 @@ export async function startEtcdCluster(basePort: number, members = 3): Promise<E
   const initial = names.map((n, i) => `${n}=${peer(i)}`).join(',');
   const procs: { child: ChildProcess; tail: () => string }[] = names.map((name, i) =>
     spawnQuiet('etcd', [
-      '--name', name,
-      '--data-dir', join(dir, name),
-      '--listen-client-urls', client(i),
-      '--advertise-client-urls', client(i),
-      '--listen-peer-urls', peer(i),
-      '--initial-advertise-peer-urls', peer(i),
-      '--initial-cluster', initial,
-      '--initial-cluster-state', 'new',
-      '--initial-cluster-token', `nosqldb-bench-${process.pid}`,
-      '--logger', 'zap',
-      '--log-level', 'warn',
+      '--name',
+      name,
+      '--data-dir',
+      join(dir, name),
+      '--listen-client-urls',
+      client(i),
+      '--advertise-client-urls',
+      client(i),
+      '--listen-peer-urls',
+      peer(i),
+      '--initial-advertise-peer-urls',
+      peer(i),
+      '--initial-cluster',
+      initial,
+      '--initial-cluster-state',
+      'new',
+      '--initial-cluster-token',
+      `nosqldb-bench-${process.pid}`,
+      '--logger',
+      'zap',
+      '--log-level',
+      'warn',
     ]),
   );
   const stop = async (): Promise<void> => {
@@ -61,11 +78,20 @@ export async function startEtcdCluster(basePort: number, members = 3): Promise<E
   };
   const unregister = onCleanup(stop);
   try {
-    await Promise.all(names.map((_, i) => waitForHttp(`${client(i)}/health`, FORM_DEADLINE_MS, (b) => b.includes('"true"'))));
+    await Promise.all(
+      names.map((_, i) =>
+        waitForHttp(`${client(i)}/health`, FORM_DEADLINE_MS, (b) => b.includes('"true"')),
+      ),
+    );
   } catch (e) {
     const logs = procs.map((p, i) => `--- ${names[i]}\n${p.tail()}`).join('\n');
     await stop();
     throw new Error(`etcd did not start: ${(e as Error).message}\n${logs}`);
   }
-  return { urls: names.map((_, i) => client(i)), version, pids: procs.map((p) => p.child.pid), stop };
+  return {
+    urls: names.map((_, i) => client(i)),
+    version,
+    pids: procs.map((p) => p.child.pid),
+    stop,
+  };
 }

@@ -26,15 +26,35 @@ export function endpointOf(url: string): Endpoint {
  * runs one request at a time, so each keeps its own socket, as wrk's do.
  */
 export function keepAliveAgent(connections: number): Agent {
-  return new Agent({ keepAlive: true, maxSockets: connections, maxFreeSockets: connections, scheduling: 'fifo' });
+  return new Agent({
+    keepAlive: true,
+    maxSockets: connections,
+    maxFreeSockets: connections,
+    scheduling: 'fifo',
+  });
 }
 
 /** One request/response round trip; network failures reject with the socket error (its `code`). */
-export function send(agent: Agent, endpoint: Endpoint, spec: RequestSpec, timeoutMs: number): Promise<Reply> {
+export function send(
+  agent: Agent,
+  endpoint: Endpoint,
+  spec: RequestSpec,
+  timeoutMs: number,
+): Promise<Reply> {
   return new Promise((resolve, reject) => {
-    const headers = spec.body ? { ...spec.headers, 'content-length': String(spec.body.length) } : spec.headers;
+    const headers = spec.body
+      ? { ...spec.headers, 'content-length': String(spec.body.length) }
+      : spec.headers;
     const req = request(
-      { agent, hostname: endpoint.hostname, port: endpoint.port, method: spec.method, path: spec.path, headers, timeout: timeoutMs },
+      {
+        agent,
+        hostname: endpoint.hostname,
+        port: endpoint.port,
+        method: spec.method,
+        path: spec.path,
+        headers,
+        timeout: timeoutMs,
+      },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
@@ -48,7 +68,9 @@ export function send(agent: Agent, endpoint: Endpoint, spec: RequestSpec, timeou
         res.on('error', reject);
       },
     );
-    req.on('timeout', () => req.destroy(Object.assign(new Error('request timed out'), { code: 'CLIENT_TIMEOUT' })));
+    req.on('timeout', () =>
+      req.destroy(Object.assign(new Error('request timed out'), { code: 'CLIENT_TIMEOUT' })),
+    );
     req.on('error', reject);
     req.end(spec.body ?? undefined);
   });

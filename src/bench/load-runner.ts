@@ -49,7 +49,14 @@ export interface RunResult {
   readonly ok: number;
   /** Successful requests per second over the timed part. */
   readonly throughput: number;
-  readonly latencyMs: { p50: number; p95: number; p99: number; p999: number; max: number; mean: number };
+  readonly latencyMs: {
+    p50: number;
+    p95: number;
+    p99: number;
+    p999: number;
+    max: number;
+    mean: number;
+  };
   readonly errors: Record<string, number>;
   readonly statuses: Record<string, number>;
   /** CPU the system under test spent per request over the timed part (all its processes), if known. */
@@ -108,7 +115,12 @@ export async function runLoad(options: RunOptions): Promise<RunResult> {
       let label: string | null;
       let status = 'network';
       try {
-        const reply = await send(agent, endpoint, target.request(kind, key), options.requestTimeoutMs);
+        const reply = await send(
+          agent,
+          endpoint,
+          target.request(kind, key),
+          options.requestTimeoutMs,
+        );
         status = String(reply.status);
         label = target.outcome(kind, key, reply.status, reply.headers, reply.body);
       } catch (e) {
@@ -189,7 +201,10 @@ export async function runLoad(options: RunOptions): Promise<RunResult> {
     },
     errors,
     statuses,
-    serverCpuMsPerOp: serverCpuAtStart !== null && serverCpuAtEnd !== null && ops > 0 ? round3((serverCpuAtEnd - serverCpuAtStart) / ops) : null,
+    serverCpuMsPerOp:
+      serverCpuAtStart !== null && serverCpuAtEnd !== null && ops > 0
+        ? round3((serverCpuAtEnd - serverCpuAtStart) / ops)
+        : null,
     clientCpuMsPerOp: ops > 0 ? round3((client.user + client.system) / 1000 / ops) : 0,
     loadAverage: [round2(l1 ?? 0), round2(l5 ?? 0), round2(l15 ?? 0)],
   };

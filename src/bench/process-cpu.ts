@@ -16,7 +16,9 @@ export function cpuMs(pid: number | null | undefined): number | null {
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     const utime = Number(fields[11]);
     const stime = Number(fields[12]);
-    return Number.isFinite(utime) && Number.isFinite(stime) ? ((utime + stime) * 1000) / CLOCK_TICKS_PER_S : null;
+    return Number.isFinite(utime) && Number.isFinite(stime)
+      ? ((utime + stime) * 1000) / CLOCK_TICKS_PER_S
+      : null;
   } catch {
     return null;
   }

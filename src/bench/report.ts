@@ -26,22 +26,37 @@ export interface BenchReport {
 
 export function machineInfo(): MachineInfo {
   const c = cpus();
-  return { cores: c.length, cpu: c[0]?.model ?? 'unknown', memoryMb: Math.round(totalmem() / 2 ** 20), node: process.version };
+  return {
+    cores: c.length,
+    cpu: c[0]?.model ?? 'unknown',
+    memoryMb: Math.round(totalmem() / 2 ** 20),
+    node: process.version,
+  };
 }
 
 /** The human-readable report. */
 export function formatReport(report: BenchReport): string {
   const m = report.machine;
   const lines: string[] = [];
-  lines.push(`bench ${Object.entries(report.settings).map(([k, v]) => `${k}=${v}`).join(' ')}`);
-  lines.push(`machine: ${m.cores} cores (${m.cpu}), ${Math.round(m.memoryMb / 1024)} GiB, node ${m.node}, ${report.date}`);
+  lines.push(
+    `bench ${Object.entries(report.settings)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(' ')}`,
+  );
+  lines.push(
+    `machine: ${m.cores} cores (${m.cpu}), ${Math.round(m.memoryMb / 1024)} GiB, node ${m.node}, ${report.date}`,
+  );
   for (const p of report.prefill) {
-    lines.push(`prefill ${p.target}: ${p.ok} keys in ${p.durationS.toFixed(1)} s (${fmtInt(p.throughput)}/s)${errorText(p.errors)}`);
+    lines.push(
+      `prefill ${p.target}: ${p.ok} keys in ${p.durationS.toFixed(1)} s (${fmtInt(p.throughput)}/s)${errorText(p.errors)}`,
+    );
   }
   lines.push('');
   lines.push(table(report.results));
-  for (const [name, ratio] of Object.entries(report.ratios)) lines.push(`nosql-db / ${name}: ${ratio.toFixed(2)}x throughput`);
-  for (const r of report.results) if (Object.keys(r.errors).length > 0) lines.push(`errors ${r.target}:${errorText(r.errors)}`);
+  for (const [name, ratio] of Object.entries(report.ratios))
+    lines.push(`nosql-db / ${name}: ${ratio.toFixed(2)}x throughput`);
+  for (const r of report.results)
+    if (Object.keys(r.errors).length > 0) lines.push(`errors ${r.target}:${errorText(r.errors)}`);
   if (report.restart) {
     const r = report.restart;
     lines.push(
@@ -54,7 +69,18 @@ export function formatReport(report: BenchReport): string {
 }
 
 function table(results: readonly RunResult[]): string {
-  const header = ['target', 'ops/s', 'p50 ms', 'p95 ms', 'p99 ms', 'p99.9 ms', 'max ms', 'errors', 'cpu ms/op', 'load avg'];
+  const header = [
+    'target',
+    'ops/s',
+    'p50 ms',
+    'p95 ms',
+    'p99 ms',
+    'p99.9 ms',
+    'max ms',
+    'errors',
+    'cpu ms/op',
+    'load avg',
+  ];
   const rows = results.map((r) => [
     r.target,
     fmtInt(r.throughput),
@@ -68,7 +94,8 @@ function table(results: readonly RunResult[]): string {
     r.loadAverage.map((x) => x.toFixed(2)).join(' '),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
-  const fmt = (row: string[]): string => row.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  const fmt = (row: string[]): string =>
+    row.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
   return [fmt(header), ...rows.map(fmt)].join('\n');
 }
 

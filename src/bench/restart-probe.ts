@@ -33,7 +33,11 @@ export function rssMb(pid: number | null | undefined): number | null {
  * Stops node `id` gracefully, starts it again on its data, and times how long it takes to
  * answer `/health` and then to serve a quorum read through itself.
  */
-export async function probeRestart(cluster: LocalCluster, id: string, samplePath: string): Promise<RestartResult> {
+export async function probeRestart(
+  cluster: LocalCluster,
+  id: string,
+  samplePath: string,
+): Promise<RestartResult> {
   const info = (): { pid: number | null; url: string } => {
     const n = cluster.nodes().find((x) => x.id === id);
     if (!n) throw new Error(`no node ${id}`);
@@ -50,5 +54,12 @@ export async function probeRestart(cluster: LocalCluster, id: string, samplePath
   const healthyMs = performance.now() - t0;
   await waitForHttp(`${url}${samplePath}`, RESTART_DEADLINE_MS);
   const servingMs = performance.now() - t0;
-  return { node: id, keys, rssBeforeMb, healthyMs: Math.round(healthyMs), servingMs: Math.round(servingMs), rssAfterMb: rssMb(info().pid) };
+  return {
+    node: id,
+    keys,
+    rssBeforeMb,
+    healthyMs: Math.round(healthyMs),
+    servingMs: Math.round(servingMs),
+    rssAfterMb: rssMb(info().pid),
+  };
 }

@@ -20,7 +20,13 @@ export interface BenchTarget {
    * Reads a complete response: `null` when it succeeded, else a stable error label
    * (the system's own error code when it sends one, else `HTTP_<status>`).
    */
-  outcome(kind: OpKind, key: number, status: number, headers: Record<string, string | string[] | undefined>, body: Buffer): string | null;
+  outcome(
+    kind: OpKind,
+    key: number,
+    status: number,
+    headers: Record<string, string | string[] | undefined>,
+    body: Buffer,
+  ): string | null;
 }
 
 /** `HTTP_503`-style label, or the `error.code` of a nosql-db JSON error body. */

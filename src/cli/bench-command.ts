@@ -62,16 +62,26 @@ export async function runBenchCommand(argv: string[]): Promise<void> {
     return;
   }
   const workload = (values.workload ?? 'write') as Workload;
-  if (!WORKLOADS.includes(workload)) throw new UsageError(`--workload must be one of ${WORKLOADS.join(', ')} (got "${workload}")`);
+  if (!WORKLOADS.includes(workload))
+    throw new UsageError(`--workload must be one of ${WORKLOADS.join(', ')} (got "${workload}")`);
   const distribution = (values.distribution ?? 'uniform') as Distribution;
-  if (distribution !== 'uniform' && distribution !== 'zipfian') throw new UsageError(`--distribution must be uniform or zipfian (got "${distribution}")`);
+  if (distribution !== 'uniform' && distribution !== 'zipfian')
+    throw new UsageError(`--distribution must be uniform or zipfian (got "${distribution}")`);
   const compare = (values.compare ?? []).flatMap((c) => c.split(',')).filter(Boolean);
-  for (const c of compare) if (c !== 'etcd' && c !== 'baseline') throw new UsageError(`--compare takes etcd and/or baseline (got "${c}")`);
-  const urls = (values.url ?? process.env.NOSQLDB_URL ?? 'http://127.0.0.1:7001').split(',').map((u) => u.trim().replace(/\/$/, '')).filter(Boolean);
-  for (const u of urls) if (!/^http:\/\/[^/]+$/.test(u)) throw new UsageError(`--url takes http://HOST:PORT addresses (got "${u}")`);
+  for (const c of compare)
+    if (c !== 'etcd' && c !== 'baseline')
+      throw new UsageError(`--compare takes etcd and/or baseline (got "${c}")`);
+  const urls = (values.url ?? process.env.NOSQLDB_URL ?? 'http://127.0.0.1:7001')
+    .split(',')
+    .map((u) => u.trim().replace(/\/$/, ''))
+    .filter(Boolean);
+  for (const u of urls)
+    if (!/^http:\/\/[^/]+$/.test(u))
+      throw new UsageError(`--url takes http://HOST:PORT addresses (got "${u}")`);
   const restartProbe = values['restart-probe'] ?? false;
   if (restartProbe && !values.start) throw new UsageError('--restart-probe needs --start');
-  const rate = values.rate === undefined ? undefined : intFlag(values.rate, 'rate', 0, 1, 10_000_000);
+  const rate =
+    values.rate === undefined ? undefined : intFlag(values.rate, 'rate', 0, 1, 10_000_000);
 
   const options: BenchOptions = {
     urls,
@@ -137,6 +147,7 @@ function durationFlag(value: string | undefined, name: string, fallback: number)
 
 function consistencyFlag(value: string | undefined, name: string): string | undefined {
   if (value === undefined) return undefined;
-  if (!/^([0-9]+|one|quorum|all)$/.test(value)) throw new UsageError(`--${name} takes 1..N, one, quorum or all (got "${value}")`);
+  if (!/^([0-9]+|one|quorum|all)$/.test(value))
+    throw new UsageError(`--${name} takes 1..N, one, quorum or all (got "${value}")`);
   return value;
 }

@@ -3,6 +3,7 @@ import { runNode } from './node-command.ts';
 import { runCluster } from './cluster-command.ts';
 import { runClient } from './client-commands.ts';
 import { runSim } from './sim-command.ts';
+import { runBenchCommand } from './bench-command.ts';
 
 /** `nosqldb <command>`: dispatches to one command; exit codes: 0 ok, 1 failure, 2 usage. */
 export async function main(argv: string[]): Promise<void> {
@@ -17,6 +18,8 @@ export async function main(argv: string[]): Promise<void> {
         return await runCluster(rest, { lab: true });
       case 'sim':
         return await runSim(rest);
+      case 'bench':
+        return await runBenchCommand(rest);
       case 'get':
       case 'put':
       case 'del':

@@ -74,7 +74,10 @@ describe('nosqldb bench', () => {
       restartProbe: true,
     };
     const infos: string[] = [];
-    const report = await runBench(options, { progress: () => undefined, info: (m) => infos.push(m) });
+    const report = await runBench(options, {
+      progress: () => undefined,
+      info: (m) => infos.push(m),
+    });
 
     expect(report.results.map((r) => r.target)).toEqual(['nosql-db', 'baseline']);
     expect(report.prefill.map((r) => [r.target, r.ok])).toEqual([
