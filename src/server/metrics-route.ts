@@ -37,6 +37,10 @@ export function registerMetricsRoute(app: FastifyInstance, node: KvNode): NodeMe
     { name: 'nosqldb_tombstones', help: 'Tombstones stored on this node.', read: () => node.stats.tombstones },
     { name: 'nosqldb_read_repairs_total', help: 'Read repairs this node sent as coordinator.', read: () => node.stats.readRepairs },
     { name: 'nosqldb_forwarded_total', help: 'Requests this node forwarded to a replica.', read: () => node.stats.forwarded },
+    { name: 'nosqldb_hints_pending', help: 'Hints held here for unreachable replicas.', read: () => node.hints.pending().total },
+    { name: 'nosqldb_hints_delivered_total', help: 'Hints delivered to their replica and removed.', read: () => node.hints.delivered },
+    { name: 'nosqldb_hints_dropped_total', help: 'Hints refused because the per-target bound was reached.', read: () => node.hints.dropped },
+    { name: 'nosqldb_handoff_keys_total', help: 'Keys handed over to new replicas after ring changes.', read: () => node.handoff.totals.keys },
     { name: 'nosqldb_uptime_seconds', help: 'Seconds since this node started.', read: () => (Date.now() - node.startedAtMs) / 1000 },
   ];
 
