@@ -24,6 +24,8 @@ const GENERATE_CONCURRENCY = 12;
 const MIGRATION_DEADLINE_MS = 120_000;
 /** Handoff must look idle on this many consecutive status polls before the final scan. */
 const IDLE_POLLS_NEEDED = 3;
+/** Files read at once by the readability check during a migration (it must not starve the handoff). */
+const READ_BATCH = 4;
 
 export interface CdnFile {
   readonly name: string;
@@ -51,6 +53,9 @@ export interface MigrationStats {
   readonly ratioToMinimum: number;
   /** Copies that would move if replicas were placed by `hash mod nodes` (and the next N−1). */
   readonly moduloCopies: number;
+  /** Files whose primary (first replica) changed on the ring, and under `hash mod nodes`. */
+  readonly primariesMoved: number;
+  readonly moduloPrimaries: number;
 }
 
 export interface Migration {
@@ -368,7 +373,9 @@ export class CdnService {
     const nodesBefore = this.#running().map((n) => n.id).sort();
     m.phase = 'changing-ring';
     let stopReads = false;
-    const reader = this.#readAll(m, () => stopReads);
+    // Clients keep using the nodes they knew: a joining node serves only once it has the ring.
+    const readers = nodesBefore.filter((id) => !(m.kind === 'remove' && id === m.target));
+    const reader = this.#readAll(m, readers, () => stopReads);
     let removedId = m.target;
     try {
       if (m.kind === 'add') {
@@ -419,17 +426,17 @@ export class CdnService {
   }
 
   /** Reads every file, over and over, while a migration runs: does anything become unreadable? */
-  async #readAll(m: Migration, stop: () => boolean): Promise<void> {
+  async #readAll(m: Migration, via: readonly string[], stop: () => boolean): Promise<void> {
     const names = [...this.#files.keys()];
     let i = 0;
+    let turn = 0;
     while (!stop() && names.length > 0) {
-      const batch = names.slice(i, i + 8);
-      i = (i + 8) % names.length;
+      const batch = names.slice(i, i + READ_BATCH);
+      i = (i + READ_BATCH) % names.length;
       await Promise.all(
         batch.map(async (name) => {
-          const exclude = m.kind === 'remove' ? [m.target] : [];
           try {
-            await this.read(name, this.#pick(exclude).id);
+            await this.read(name, via[turn++ % via.length]);
             m.reads.ok++;
           } catch (e) {
             m.reads.failed++;
@@ -476,6 +483,8 @@ export class CdnService {
       minimumCopies: Math.round(minimumCopies),
       ratioToMinimum: minimumCopies > 0 ? copiesMoved / minimumCopies : 0,
       moduloCopies: moduloMoves(files, nodesBefore, nodesAfter, n),
+      primariesMoved: ringBefore && ringAfter ? files.filter((f) => preferenceOf(ringBefore, f)[0] !== preferenceOf(ringAfter, f)[0]).length : 0,
+      moduloPrimaries: moduloMoves(files, nodesBefore, nodesAfter, 1),
     };
   }
 }

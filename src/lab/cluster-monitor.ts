@@ -1,4 +1,5 @@
-import type { LocalCluster, LocalNodeInfo } from '../cluster/local-cluster.ts';
+import type { LocalNodeInfo } from '../cluster/local-cluster.ts';
+import type { ClusterBackend } from '../cluster/cluster-backend.ts';
 import type { LabNode, LabRing, MetricPoint, NodeHealth, PeerView } from './lab-types.ts';
 import { parseKvScrape, pointBetween, type KvScrape } from './metrics-series.ts';
 
@@ -36,7 +37,7 @@ interface Observed {
  * process into the snapshot the dashboard renders.
  */
 export class ClusterMonitor {
-  readonly #cluster: LocalCluster;
+  readonly #cluster: ClusterBackend;
   readonly #startedAtMs: number;
   readonly #observed = new Map<string, Observed>();
   readonly #onHealth: (id: string, from: NodeHealth | undefined, to: NodeHealth) => void;
@@ -45,7 +46,7 @@ export class ClusterMonitor {
   #timers: NodeJS.Timeout[] = [];
   #busy = { status: false, metrics: false };
 
-  constructor(cluster: LocalCluster, startedAtMs: number, onHealth: (id: string, from: NodeHealth | undefined, to: NodeHealth) => void) {
+  constructor(cluster: ClusterBackend, startedAtMs: number, onHealth: (id: string, from: NodeHealth | undefined, to: NodeHealth) => void) {
     this.#cluster = cluster;
     this.#startedAtMs = startedAtMs;
     this.#onHealth = onHealth;

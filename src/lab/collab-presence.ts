@@ -24,6 +24,8 @@ export interface PresenceEntry {
   readonly doc: string;
   readonly paragraph: string | null;
   readonly offset: number | null;
+  /** Bumped by an editor after each save, so the others read at once instead of at their next poll. */
+  readonly rev: number;
   readonly atMs: number;
 }
 
@@ -41,6 +43,7 @@ function clean(raw: unknown, id: number): PresenceEntry | null {
     doc: str(o.doc, 64),
     paragraph: typeof o.paragraph === 'string' ? o.paragraph.slice(0, 200) : null,
     offset: typeof o.offset === 'number' && Number.isInteger(o.offset) && o.offset >= 0 ? o.offset : null,
+    rev: typeof o.rev === 'number' && Number.isInteger(o.rev) && o.rev >= 0 ? o.rev : 0,
     atMs: Date.now(),
   };
 }
@@ -63,7 +66,8 @@ export function attachPresence(app: FastifyInstance): void {
       clients.set(ws, c);
       ws.on('message', (data) => {
         try {
-          const entry = clean(JSON.parse(String(data)), c.id);
+          const text = Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data as ArrayBuffer).toString('utf8');
+          const entry = clean(JSON.parse(text), c.id);
           if (entry) {
             c.entry = entry;
             broadcast();

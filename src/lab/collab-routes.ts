@@ -22,6 +22,8 @@ import type { LabController } from './lab-controller.ts';
 const PARAGRAPHS_MAX = 50;
 /** How long the simulated conflict waits for both versions to reach every replica. */
 const CONFLICT_SETTLE_MS = 12_000;
+/** A list asks every member; a dead one must not stall each poll for the full request timeout. */
+const LIST_TIMEOUT_MS = 700;
 const DOC_RE = /^[A-Za-z0-9_-]{1,64}$/;
 
 export interface ParagraphValue {
@@ -55,7 +57,7 @@ function nodeOf(lab: LabController, v: unknown): string {
 }
 
 async function listKeys(base: string, doc: string): Promise<string[]> {
-  const res = await fetch(`${base}/kv?prefix=${encodeURIComponent(`docs/${doc}/`)}&limit=${PARAGRAPHS_MAX}`, { signal: AbortSignal.timeout(NODE_TIMEOUT_MS) });
+  const res = await fetch(`${base}/kv?prefix=${encodeURIComponent(`docs/${doc}/`)}&limit=${PARAGRAPHS_MAX}&timeout=${LIST_TIMEOUT_MS}`, { signal: AbortSignal.timeout(NODE_TIMEOUT_MS) });
   const text = await res.text();
   if (!res.ok) throw new KvError(res.status === 503 ? 'KV_QUORUM_NOT_MET' : 'KV_BAD_REQUEST', errorMessage(text, res.status));
   return (JSON.parse(text) as { keys: string[] }).keys;

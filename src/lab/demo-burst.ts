@@ -9,10 +9,10 @@ import type { BurstConfig, BurstResult, BurstStatus } from './demo-types.ts';
 const RATE_MAX = 500;
 const DURATION_S_MAX = 120;
 /** Requests outstanding at once; beyond it the burst falls behind its rate rather than pile up. */
-const IN_FLIGHT_MAX = 64;
-const REQUEST_TIMEOUT_MS = 3000;
+const IN_FLIGHT_MAX = 16;
+const REQUEST_TIMEOUT_MS = 5000;
 /** An increment is retried (same Idempotency-Key, next node) until acknowledged or this passes. */
-const GIVE_UP_MS = 30_000;
+const GIVE_UP_MS = 60_000;
 const RETRY_PAUSE_MS = 200;
 /** After the last acknowledgement, how long replicas get to agree before the check reports. */
 const VERIFY_DEADLINE_MS = 30_000;
@@ -53,7 +53,7 @@ export class DemoBurst {
     const baseline = Math.max(0, ...Object.values(before).map((v) => fieldOf(v.value, config.field) ?? 0));
     const id = this.#nextId++;
     const startedAtMs = Date.now();
-    let s: BurstStatus = { id, config, phase: 'running', startedAtMs, endedAtMs: null, issued: 0, acknowledged: 0, retries: 0, unresolved: 0, inFlight: 0, perNode: {}, result: null };
+    let s: BurstStatus = { id, config, phase: 'running', startedAtMs, endedAtMs: null, issued: 0, acknowledged: 0, retries: 0, unresolved: 0, inFlight: 0, perNode: {}, lastError: null, result: null };
     const set = (patch: Partial<BurstStatus>): void => {
       s = { ...s, ...patch };
       if (this.#status?.id === id) this.#status = s;
@@ -64,16 +64,22 @@ export class DemoBurst {
     const pending = new Set<Promise<void>>();
     const one = async (): Promise<void> => {
       const idem = `burst-${id}-${randomUUID()}`;
+      // One body per increment: a retry must be the same update, or the node refuses the key.
+      const body = JSON.stringify({ [config.field]: { $inc: 1 }, last_updated: Date.now() / 1000 });
       const firstMs = Date.now();
       for (let attempt = 0; !this.#closed; attempt++) {
         const nodes = demoNodes(this.#lab).filter((n) => n.running);
         const node = nodes[turn++ % Math.max(1, nodes.length)];
         if (attempt > 0) set({ retries: s.retries + 1 });
-        if (node && (await increment(node, config, idem))) {
+        const outcome = node ? await increment(node, config, idem, body) : 'no running node';
+        if (outcome === true && node) {
           set({ acknowledged: s.acknowledged + 1, perNode: { ...s.perNode, [node.id]: (s.perNode[node.id] ?? 0) + 1 } });
           return;
         }
-        if (Date.now() - firstMs > GIVE_UP_MS) break;
+        const failure = outcome === true ? 'acknowledged, but no node to credit' : outcome;
+        set({ lastError: `${node?.id ?? '-'}: ${failure}` });
+        // A 4xx is the request's fault: trying again cannot help.
+        if (Date.now() - firstMs > GIVE_UP_MS || /^4\d\d /.test(failure)) break;
         await new Promise((r) => setTimeout(r, RETRY_PAUSE_MS));
       }
       set({ unresolved: s.unresolved + 1 });
@@ -128,18 +134,19 @@ export class DemoBurst {
   }
 }
 
-async function increment(node: DemoNode, config: BurstConfig, idem: string): Promise<boolean> {
+/** True when acknowledged, else what went wrong. */
+async function increment(node: DemoNode, config: BurstConfig, idem: string, body: string): Promise<true | string> {
   try {
     const res = await fetch(`${node.url}${kvPath(config.key)}?w=${config.w}&timeout=${REQUEST_TIMEOUT_MS - 500}`, {
       method: 'PATCH',
       headers: { 'content-type': 'application/json', 'idempotency-key': idem },
-      body: JSON.stringify({ [config.field]: { $inc: 1 }, last_updated: { $set: Date.now() / 1000 } }),
+      body,
       signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
     });
-    await res.arrayBuffer();
-    return res.ok;
-  } catch {
-    return false;
+    const text = await res.text();
+    return res.ok ? true : `${res.status} ${text.slice(0, 160)}`;
+  } catch (e) {
+    return (e as Error).message;
   }
 }
 

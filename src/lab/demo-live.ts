@@ -110,7 +110,8 @@ export class DemoLive {
     const client: Client = { watch: { keys: [] }, lastSent: '', lastSentAtMs: 0 };
     this.#clients.set(ws, client);
     ws.on('message', (data) => {
-      const watch = parseWatch(parseJson(String(data)));
+      const text = Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data as ArrayBuffer).toString('utf8');
+      const watch = parseWatch(parseJson(text));
       if (watch === null) return;
       client.watch = watch;
       client.lastSent = '';

@@ -8,7 +8,7 @@ import type { MerkleCompare, MerkleCompareKey, MerkleCompareNode, MerkleCompareP
 /** Tree depth when a node's status does not say (the nodes' default, merkle-tree.ts). */
 const DEPTH_DEFAULT = 10;
 const KEYS_MAX = 32;
-const TIMEOUT_MS = 3000;
+const TIMEOUT_MS = 6000;
 
 /**
  * Compares two nodes' Merkle trees over the partitions holding `keys`, the way an exchange
@@ -47,11 +47,13 @@ export async function compareMerkle(lab: LabController, live: DemoLive, a: strin
     const leafSet = new Set(leaves);
     const keyRows: MerkleCompareKey[] = values.map(([k, va, vb]) => {
       const segment = segmentOf(k, depth);
-      // A key differs when its leaf does and the two copies are not the same version of it.
-      const differs = leafSet.has(segment) && stableJson([va.state, va.value]) !== stableJson([vb.state, vb.value]);
+      // A key in a differing leaf is (almost surely) a differing version: the leaf hashes
+      // (key, version) entries. Its visible value may still be equal — two counters with
+      // different per-node entries can have the same total — which the page says.
+      const differs = leafSet.has(segment);
       if (differs) differingKeys.push(k);
       const withTime = (v: typeof va, id: string) => ({ ...v, changedAtMs: live.values(k)[id]?.changedAtMs ?? Date.now() });
-      return { key: k, segment, differs, a: withTime(va, a), b: withTime(vb, b) };
+      return { key: k, segment, differs, sameValue: stableJson([va.state, va.value]) === stableJson([vb.state, vb.value]), a: withTime(va, a), b: withTime(vb, b) };
     });
     const keySegments = new Set(keyRows.map((k) => k.segment));
     partitions.push({

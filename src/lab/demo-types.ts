@@ -75,6 +75,8 @@ export interface BurstStatus {
   readonly unresolved: number;
   readonly inFlight: number;
   readonly perNode: Readonly<Record<string, number>>;
+  /** The last failure of a try (node: status or error), for the page to show. */
+  readonly lastError: string | null;
   readonly result: BurstResult | null;
 }
 
@@ -115,6 +117,8 @@ export interface MerkleCompareKey {
   readonly key: string;
   readonly segment: number;
   readonly differs: boolean;
+  /** Both copies show the same value although their versions may differ (e.g. equal counter totals). */
+  readonly sameValue: boolean;
   readonly a: ReplicaValue | null;
   readonly b: ReplicaValue | null;
 }

@@ -1,5 +1,5 @@
 import { KvError } from '../core/errors.ts';
-import type { LocalCluster } from '../cluster/local-cluster.ts';
+import type { ClusterBackend } from '../cluster/cluster-backend.ts';
 import { RegisterChecker, type Anomaly, type HistoryOp, type OnlineChecker } from './checker.ts';
 import { ClusterMonitor } from './cluster-monitor.ts';
 import { ConvergenceMeter } from './convergence.ts';
@@ -23,7 +23,7 @@ const PORT_MAX = 64_535;
  * generator with its checker, convergence measurements, and the fault plan it injects.
  */
 export class LabController {
-  readonly cluster: LocalCluster;
+  readonly cluster: ClusterBackend;
   readonly startedAtMs = Date.now();
   readonly events = new EventStream();
   readonly monitor: ClusterMonitor;
@@ -37,7 +37,7 @@ export class LabController {
   #anomalyTimer: NodeJS.Timeout | null = null;
   #leaving = new Set<string>();
 
-  constructor(cluster: LocalCluster) {
+  constructor(cluster: ClusterBackend) {
     this.cluster = cluster;
     this.monitor = new ClusterMonitor(cluster, this.startedAtMs, (id, from, to) => this.#healthChanged(id, from, to));
     this.traffic = new TrafficGenerator({

@@ -1,6 +1,6 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import { KvError } from '../core/errors.ts';
-import type { LocalCluster } from '../cluster/local-cluster.ts';
+import type { ClusterBackend } from '../cluster/cluster-backend.ts';
 import { toKvError } from '../server/http-server.ts';
 import { registerCollabCdnRoutes } from './collab-cdn-routes.ts';
 import { registerDemoRoutes } from './demo-routes.ts';
@@ -9,7 +9,7 @@ import { LabController } from './lab-controller.ts';
 import { ensureWebBuilt, registerStaticFiles } from './static-files.ts';
 
 export interface LabOptions {
-  readonly cluster: LocalCluster;
+  readonly cluster: ClusterBackend;
   readonly port: number;
   readonly host: string;
   /** Serve the web UI (default true; API-only tests turn it off and skip the build). */

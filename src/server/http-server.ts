@@ -10,7 +10,7 @@ import { LIST_LIMIT_MAX } from '../node/kv-node.ts';
 import { parseConsistency, parseJsonBody, parseKey, parseTimeout, validateJsonValue, HEADER_BYTES_MAX } from './request-validation.ts';
 import { documentView, isOperatorBody, parsePatch } from '../core/crdt/index.ts';
 import { statusReport, ringReport } from './admin-reports.ts';
-import { HTTP_LIMITS_DEFAULT, registerOverloadGuard, type HttpLimits } from './overload-guard.ts';
+import { clientErrorHandler, HTTP_LIMITS_DEFAULT, registerOverloadGuard, type HttpLimits } from './overload-guard.ts';
 
 export interface ServerOptions {
   /** When set, `/admin/*` needs `Authorization: Bearer <token>`. */
@@ -41,6 +41,9 @@ export function buildServer(node: KvNode, options: ServerOptions = {}): FastifyI
     connectionTimeout: limits.connectionTimeoutMs,
     keepAliveTimeout: limits.keepAliveTimeoutMs,
     return503OnClosing: true,
+    // Requests the router or Node's parser refuse get the same JSON errors as everything else.
+    frameworkErrors: (err, _req, reply) => void sendError(reply, toKvError(err)),
+    clientErrorHandler,
   });
   registerOverloadGuard(app, limits);
 
@@ -69,6 +72,8 @@ export function buildServer(node: KvNode, options: ServerOptions = {}): FastifyI
   app.get('/kv', async (req) => {
     const q = req.query as Record<string, string | undefined>;
     const prefix = q.prefix ?? '';
+    // A repeated parameter arrives as an array (fuzz finding: it used to reach Buffer.byteLength as one → 500).
+    if (typeof prefix !== 'string') throw new KvError('KV_BAD_REQUEST', 'prefix given more than once', { field: 'prefix' });
     if (Buffer.byteLength(prefix) > 512) throw new KvError('KV_BAD_REQUEST', 'prefix longer than 512 bytes', { field: 'prefix' });
     const limit = q.limit === undefined ? 1000 : Number(q.limit);
     if (!Number.isInteger(limit) || limit < 1 || limit > LIST_LIMIT_MAX) {

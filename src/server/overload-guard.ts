@@ -1,3 +1,4 @@
+import type { Duplex } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { KvError } from '../core/errors.ts';
 
@@ -76,4 +77,19 @@ export function registerOverloadGuard(
     reply.raw.once('close', () => inFlight--);
   });
   return () => ({ inFlight, refused });
+}
+
+/**
+ * Answers a request Node could not even parse (bad request line or headers, headers over
+ * 16 KiB) with the node's JSON error shape, then closes the connection: its framing is lost.
+ * A client that was too slow (header or request time-out) is simply cut off.
+ */
+export function clientErrorHandler(err: Error & { code?: string }, socket: Duplex): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  if (err.code !== 'ERR_HTTP_REQUEST_TIMEOUT' && socket.writable) {
+    const reason = err.code === 'HPE_HEADER_OVERFLOW' ? 'request headers larger than 16 KiB' : 'malformed HTTP request';
+    const body = JSON.stringify(new KvError('KV_BAD_REQUEST', reason, { cause: err.code ?? 'unknown' }).toJSON());
+    socket.write(`HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  }
+  socket.destroy();
 }

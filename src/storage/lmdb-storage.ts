@@ -1,6 +1,7 @@
 import { open, type Database, type DatabaseOptions, type RootDatabase } from 'lmdb';
 import { StorageIoError, type RangeOptions, type Storage, type WriteOp } from './storage.ts';
 import { validateKey, validateOps } from './validate-ops.ts';
+import { checkLmdbDataFile } from './lmdb-file-check.ts';
 
 /** Options of the LMDB engine. */
 export interface LmdbStorageOptions {
@@ -53,6 +54,8 @@ export class LmdbStorage implements Storage {
 
   /** Opens (creating if needed) the environment in `options.path`. */
   static open(options: LmdbStorageOptions): LmdbStorage {
+    // LMDB crashes (SIGSEGV) on a garbled meta page instead of failing: refuse it first.
+    checkLmdbDataFile(options.path);
     const env = open({
       path: options.path,
       mapSize: options.mapSizeBytes ?? mapSizeBytesDefault,

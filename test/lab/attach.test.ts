@@ -42,6 +42,7 @@ afterAll(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- responses are checked field by field
 async function labApi(method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> {
   const init: RequestInit = body === undefined ? { method, headers: auth } : { method, headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify(body) };
   const res = await fetch(`${LAB}${path}`, init);

@@ -44,7 +44,6 @@ export default function TweetStatsPage(): ReactNode {
       .then(() => refreshTweets(anyRunning))
       .catch(() => undefined);
     // Once per page visit, when the Lab state first arrives.
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [state === null]);
 
   const count = (field: Counter): void => {

@@ -183,6 +183,8 @@ export interface PresenceEntry {
   readonly doc: string;
   readonly paragraph: string | null;
   readonly offset: number | null;
+  /** Bumped after each save: a hint for the others to read now. */
+  readonly rev?: number;
 }
 
 export interface PresenceSnapshot {
