@@ -47,6 +47,8 @@ export class LmdbStorage implements Storage {
   /** table -> key -> ops in flight for that key, oldest first; `get` answers from the newest. */
   private readonly overlay = new Map<string, Map<string, Pending[]>>();
   private readonly inFlight = new Set<Promise<void>>();
+  /** Writes called during the current event-loop turn, committed together (commitTurn). */
+  private turn: { copies: readonly WriteOp[]; dbs: Table[]; resolve: () => void; reject: (e: unknown) => void }[] | null = null;
   private seq = 0;
   private closed = false;
 
@@ -75,8 +77,8 @@ export class LmdbStorage implements Storage {
   }
 
   write(ops: readonly WriteOp[]): Promise<void> {
-    let committed: Promise<boolean>;
     let copies: readonly WriteOp[];
+    let dbs: Table[];
     const seq = ++this.seq;
     try {
       this.assertOpen();
@@ -85,36 +87,63 @@ export class LmdbStorage implements Storage {
       // must not change if the caller reuses its buffer.
       copies = ops.map((op) => (op.type === 'put' ? { ...op, value: new Uint8Array(op.value) } : op));
       // Creating a table runs a short synchronous LMDB transaction; it happens once per table.
-      const dbs = copies.map((op) => this.table(op.table, true)!);
-      committed = this.env.batch(() => {
-        copies.forEach((op, i) => {
-          const db = dbs[i]!;
-          if (op.type === 'put') void db.put(encodeKey(op.key), op.value as Buffer);
-          else void db.remove(encodeKey(op.key));
-        });
-      });
+      dbs = copies.map((op) => this.table(op.table, true)!);
     } catch (e) {
       // Invalid ops and use after close are caller bugs; anything else lmdb-js throws is I/O.
       const bug = e instanceof RangeError || (this.closed && e instanceof Error);
       return Promise.reject(bug ? e : new StorageIoError('lmdb: write failed', e));
     }
     this.addPending(seq, copies);
-    const done = committed.then(
-      () => undefined,
-      (e: unknown) => {
-        // lmdb-js attaches the real error as a second, already rejected promise; handle it so
-        // it cannot surface as an unhandled rejection.
-        const detail = (e as { commitError?: Promise<unknown> } | null)?.commitError;
-        detail?.catch(() => undefined);
-        throw new StorageIoError('lmdb: commit failed', e);
-      },
-    );
+    const done = new Promise<void>((resolve, reject) => {
+      // Every write called in one event-loop turn goes into one LMDB transaction: one commit
+      // and one fsync for all of them (group commit), and one trip to lmdb-js's writer instead
+      // of one per write. A transaction is all or nothing, so each write stays atomic.
+      if (this.turn === null) {
+        this.turn = [];
+        setImmediate(() => this.commitTurn());
+      }
+      this.turn.push({ copies, dbs, resolve, reject });
+    });
     const tracked = done.finally(() => {
       this.dropPending(seq, copies);
       this.inFlight.delete(tracked);
     });
     this.inFlight.add(tracked);
     return tracked;
+  }
+
+  /** Commits the writes gathered during one event-loop turn as one batch. */
+  private commitTurn(): void {
+    const turn = this.turn ?? [];
+    this.turn = null;
+    if (turn.length === 0) return;
+    let committed: Promise<boolean>;
+    try {
+      committed = this.env.batch(() => {
+        for (const w of turn) {
+          w.copies.forEach((op, i) => {
+            const db = w.dbs[i]!;
+            if (op.type === 'put') void db.put(encodeKey(op.key), op.value as Buffer);
+            else void db.remove(encodeKey(op.key));
+          });
+        }
+      });
+    } catch (e) {
+      for (const w of turn) w.reject(new StorageIoError('lmdb: write failed', e));
+      return;
+    }
+    committed.then(
+      () => {
+        for (const w of turn) w.resolve();
+      },
+      (e: unknown) => {
+        // lmdb-js attaches the real error as a second, already rejected promise; handle it so
+        // it cannot surface as an unhandled rejection.
+        const detail = (e as { commitError?: Promise<unknown> } | null)?.commitError;
+        detail?.catch(() => undefined);
+        for (const w of turn) w.reject(new StorageIoError('lmdb: commit failed', e));
+      },
+    );
   }
 
   range(table: string, options: RangeOptions = {}): Iterable<[string, Uint8Array]> {
