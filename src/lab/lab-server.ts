@@ -39,7 +39,9 @@ export function buildLabServer(lab: LabController, options: { web: boolean; admi
   if (options.adminToken) {
     const expected = `Bearer ${options.adminToken}`;
     app.addHook('onRequest', async (req, reply) => {
-      if (req.url.startsWith('/api/') && req.headers.authorization !== expected) {
+      // The matched route too, not only the raw URL: `/%61pi/...` routes to `/api/...`.
+      const api = req.url.startsWith('/api/') || (req.routeOptions.url?.startsWith('/api/') ?? false);
+      if (api && req.headers.authorization !== expected) {
         const e = new KvError('KV_UNAUTHORIZED', 'the Lab API needs Authorization: Bearer <admin token>');
         return reply.code(e.status).send(e.toJSON());
       }

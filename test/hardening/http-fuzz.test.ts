@@ -278,7 +278,7 @@ function sendRaw(bytes: Buffer): Promise<string> {
 // ---- the suite -----------------------------------------------------------------------------
 
 describe('hostile HTTP input against a live node', () => {
-  it(`${HTTP_INPUTS} random and mutated requests plus ${RAW_INPUTS} malformed raw ones: no crash, no undocumented 5xx, acknowledged keys intact`, { timeout: 180_000 }, async () => {
+  it(`${HTTP_INPUTS} random and mutated requests plus ${RAW_INPUTS} malformed raw ones: no crash, no undocumented 5xx, acknowledged keys intact`, { timeout: 120_000 }, async () => {
     const seed = fuzzSeed();
     const rng = makeRng(seed);
     const tally = new Tally();

@@ -1,5 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Agent, request } from 'node:http';
 import { connect } from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -79,8 +82,13 @@ describe('overload: bounded in-flight requests', () => {
 describe('overload: a flood of 20,000 concurrent writes to one node (a child process, so its RSS is its own)', () => {
   it('RSS stays bounded, excess gets 503 fast, /health answers throughout, every acknowledged write is readable', { timeout: 120_000 }, async () => {
     const fixture = fileURLToPath(new URL('./fixtures/flood-node.ts', import.meta.url));
-    const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', fixture], { stdio: ['pipe', 'pipe', 'inherit'] });
-    cleanups.push(() => void child.kill('SIGKILL'));
+    const dataDir = await mkdtemp(join(tmpdir(), 'nosqldb-flood-'));
+    cleanups.push(() => rm(dataDir, { recursive: true, force: true }));
+    const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', fixture, dataDir], { stdio: ['pipe', 'pipe', 'inherit'] });
+    cleanups.push(async () => {
+      child.kill('SIGKILL');
+      if (child.exitCode === null && child.signalCode === null) await new Promise((res) => child.once('exit', res));
+    });
     const url = await new Promise<string>((resolve, reject) => {
       let out = '';
       child.stdout!.on('data', (d: Buffer) => {

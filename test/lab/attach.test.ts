@@ -75,3 +75,9 @@ describe('the Lab attached to an existing cluster', () => {
     });
   }, 90_000);
 });
+
+describe('Lab token', () => {
+  it('[LAB-AUTH1] an encoded path does not slip past the token', async () => {
+    expect((await fetch(`${LAB}/%61pi/cluster`)).status).toBe(401);
+  });
+});
