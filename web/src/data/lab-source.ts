@@ -1,0 +1,147 @@
+import { useSyncExternalStore } from 'react';
+import type { LabEvent, LabState, TrafficConfig, LinkFault } from '../../../src/lab/lab-types.ts';
+
+/**
+ * The one place the UI talks to the Lab server: it polls `GET /api/state`, keeps the
+ * `WS /api/events` socket (reconnecting), and exposes both as snapshots that components
+ * render. Components never open sockets or poll themselves.
+ */
+
+/** Snapshot refresh period: one chart point per second arrives at this pace too. */
+const STATE_POLL_MS = 1000;
+const EVENTS_KEPT = 300;
+const RECONNECT_MS = 1000;
+const REFRESH_COALESCE_MS = 150;
+
+export interface Snapshot {
+  readonly state: LabState | null;
+  readonly events: readonly LabEvent[];
+  readonly connected: boolean;
+  readonly error: string | null;
+}
+
+type Listener = () => void;
+
+class LabSource {
+  #snapshot: Snapshot = { state: null, events: [], connected: false, error: null };
+  #listeners = new Set<Listener>();
+  #started = false;
+  #pollTimer: number | undefined;
+  #socket: WebSocket | null = null;
+  #fetching = false;
+  #again = false;
+  #soon: number | undefined;
+
+  subscribe = (fn: Listener): (() => void) => {
+    this.#listeners.add(fn);
+    this.#start();
+    return () => this.#listeners.delete(fn);
+  };
+
+  getSnapshot = (): Snapshot => this.#snapshot;
+
+  #set(patch: Partial<Snapshot>): void {
+    this.#snapshot = { ...this.#snapshot, ...patch };
+    for (const fn of this.#listeners) fn();
+  }
+
+  #start(): void {
+    if (this.#started) return;
+    this.#started = true;
+    void this.refresh();
+    this.#pollTimer = window.setInterval(() => void this.refresh(), STATE_POLL_MS);
+    this.#connect();
+  }
+
+  /** Fetches a fresh state now (also after every action, so buttons feel immediate). */
+  async refresh(): Promise<void> {
+    if (this.#fetching) {
+      this.#again = true;
+      return;
+    }
+    this.#fetching = true;
+    try {
+      const res = await fetch('/api/state');
+      if (!res.ok) throw new Error(`GET /api/state answered ${res.status}`);
+      this.#set({ state: (await res.json()) as LabState, error: null });
+    } catch (e) {
+      this.#set({ error: (e as Error).message });
+    } finally {
+      this.#fetching = false;
+      if (this.#again) {
+        this.#again = false;
+        void this.refresh();
+      }
+    }
+  }
+
+  /** Events come in bursts (a kill makes several): one refresh per burst is enough. */
+  #refreshSoon(): void {
+    if (this.#soon !== undefined) return;
+    this.#soon = window.setTimeout(() => {
+      this.#soon = undefined;
+      void this.refresh();
+    }, REFRESH_COALESCE_MS);
+  }
+
+  #connect(): void {
+    const url = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/api/events`;
+    const ws = new WebSocket(url);
+    this.#socket = ws;
+    ws.onopen = () => this.#set({ connected: true, events: [] });
+    ws.onmessage = (m) => {
+      try {
+        const e = JSON.parse(String(m.data)) as LabEvent;
+        const events = [e, ...this.#snapshot.events].slice(0, EVENTS_KEPT);
+        this.#set({ events });
+        if (e.node === 'lab' || e.type === 'member-status' || e.type === 'ring-changed') this.#refreshSoon();
+      } catch {
+        // Not JSON: ignore, the stream is for watching.
+      }
+    };
+    ws.onclose = () => {
+      this.#socket = null;
+      this.#set({ connected: false });
+      window.setTimeout(() => this.#connect(), RECONNECT_MS);
+    };
+    ws.onerror = () => ws.close();
+  }
+
+  stop(): void {
+    window.clearInterval(this.#pollTimer);
+    this.#socket?.close();
+  }
+}
+
+export const labSource = new LabSource();
+
+/** The latest snapshot of the Lab (re-renders when it changes). */
+export function useLab(): Snapshot {
+  return useSyncExternalStore(labSource.subscribe, labSource.getSnapshot);
+}
+
+export class ApiError extends Error {}
+
+async function call(method: string, path: string, body?: unknown): Promise<unknown> {
+  const res = await fetch(path, {
+    method,
+    ...(body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
+  });
+  const json = (await res.json().catch(() => ({}))) as { error?: { message?: string } };
+  void labSource.refresh();
+  if (!res.ok) throw new ApiError(json.error?.message ?? `${method} ${path} answered ${res.status}`);
+  return json;
+}
+
+/** The Lab's control API (see src/lab/lab-api.ts). */
+export const labApi = {
+  kill: (id: string) => call('POST', `/api/nodes/${encodeURIComponent(id)}/kill`),
+  restart: (id: string) => call('POST', `/api/nodes/${encodeURIComponent(id)}/restart`),
+  addNode: (zone?: string) => call('POST', '/api/nodes', zone ? { zone } : {}),
+  removeNode: (id: string) => call('DELETE', `/api/nodes/${encodeURIComponent(id)}`),
+  partition: (groups: string[][]) => call('POST', '/api/partition', { groups }),
+  links: (links: LinkFault[], loss: Record<string, number>) => call('POST', '/api/links', { links, loss }),
+  heal: () => call('POST', '/api/heal'),
+  startTraffic: (config: TrafficConfig) => call('POST', '/api/traffic/start', config),
+  stopTraffic: () => call('POST', '/api/traffic/stop'),
+};
