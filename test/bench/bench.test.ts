@@ -57,7 +57,8 @@ describe('nosqldb bench', () => {
       urls: [],
       start: true,
       nodes: 1,
-      basePort: 47501,
+      // Below the ephemeral port range (32768-60999), so no outbound connection can hold it.
+      basePort: 29501,
       nodeArgs: ['--n', '1', '--r', '1', '--w', '1'],
       workload: 'mixed',
       connections: 4,

@@ -1,13 +1,11 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { type Browser, type Page } from 'playwright-core';
+import { SHOTS, launchChromium } from './browser.ts';
 import { api, startLabHarness, until, type LabHarness } from '../lab/lab-harness.ts';
 
 // CollabDocs (issue 9) in a real headless Chromium against a real 3-node cluster (nodes 27400-27402, Lab 23300).
-const SHOTS = join(import.meta.dirname, '..', '..', 'artifacts', 'screenshots');
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 let h: LabHarness;
 let browser: Browser;
@@ -20,7 +18,7 @@ const leq = (a: Clock, b: Clock): boolean => Object.entries(a).every(([k, v]) =>
 beforeAll(async () => {
   mkdirSync(SHOTS, { recursive: true });
   h = await startLabHarness({ basePort: 27400, labPort: 23300, web: true });
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+  browser = await launchChromium();
   page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
   page.on('pageerror', (e) => pageErrors.push(String(e)));
 }, 90_000);

@@ -3,16 +3,14 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { type Browser, type Page } from 'playwright-core';
+import { SHOTS, launchChromium } from './browser.ts';
 import { LocalCluster, waitForCluster } from '../../src/cluster/local-cluster.ts';
 import { startLab, type RunningLab } from '../../src/lab/lab-server.ts';
 import { api, until } from '../lab/lab-harness.ts';
 
 // GlobalCDN (issue 10) in a real headless Chromium: 3 region nodes (us-east, eu-west, asia on
 // ports 27410-27412; added nodes take the next ports) and the Lab on 23310.
-const SHOTS = join(import.meta.dirname, '..', '..', 'artifacts', 'screenshots');
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const BASE_PORT = 27410;
 const LAB_PORT = 23310;
 
@@ -34,7 +32,7 @@ beforeAll(async () => {
   await waitForCluster(ids.map((id) => cluster.urlOf(id)), ids, 40_000);
   lab = await startLab({ cluster, port: LAB_PORT, host: '127.0.0.1', web: true });
   url = `http://127.0.0.1:${LAB_PORT}`;
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+  browser = await launchChromium();
   page = await browser.newPage({ viewport: { width: 1500, height: 1000 } });
   page.on('pageerror', (e) => pageErrors.push(String(e)));
 }, 90_000);

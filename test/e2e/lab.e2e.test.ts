@@ -1,14 +1,12 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { type Browser, type Page } from 'playwright-core';
+import { SHOTS, collectErrors, launchChromium } from './browser.ts';
 import { startLabHarness, until, type LabHarness } from '../lab/lab-harness.ts';
 
 // The Lab in a real headless Chromium against a real 3-node cluster (ports 27201-27203, Lab 23010).
 // Screenshots of every page go to artifacts/screenshots/ (gitignored; CI keeps them as artifacts).
-const SHOTS = join(import.meta.dirname, '..', '..', 'artifacts', 'screenshots');
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 let h: LabHarness;
 let browser: Browser;
@@ -18,12 +16,9 @@ const consoleErrors: string[] = [];
 beforeAll(async () => {
   mkdirSync(SHOTS, { recursive: true });
   h = await startLabHarness({ basePort: 27201, labPort: 23010, web: true });
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+  browser = await launchChromium();
   page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-  page.on('console', (m) => {
-    if (m.type() === 'error') consoleErrors.push(m.text());
-  });
-  page.on('pageerror', (e) => consoleErrors.push(String(e)));
+  collectErrors(page, consoleErrors);
 }, 90_000);
 
 afterAll(async () => {

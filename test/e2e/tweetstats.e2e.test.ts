@@ -1,14 +1,12 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { type Browser, type Page } from 'playwright-core';
+import { SHOTS, collectErrors, launchChromium } from './browser.ts';
 import { startLabHarness, type LabHarness } from '../lab/lab-harness.ts';
 
 // TweetStats (issue 8) in a real headless Chromium against a real 3-node cluster
 // (nodes 27320-27322, Lab 23220). Screenshots go to artifacts/screenshots/.
-const SHOTS = join(import.meta.dirname, '..', '..', 'artifacts', 'screenshots');
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const NODES = ['n1', 'n2', 'n3'];
 
 let h: LabHarness;
@@ -19,12 +17,9 @@ const consoleErrors: string[] = [];
 beforeAll(async () => {
   mkdirSync(SHOTS, { recursive: true });
   h = await startLabHarness({ basePort: 27320, labPort: 23220, web: true });
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+  browser = await launchChromium();
   page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-  page.on('console', (m) => {
-    if (m.type() === 'error') consoleErrors.push(m.text());
-  });
-  page.on('pageerror', (e) => consoleErrors.push(String(e)));
+  collectErrors(page, consoleErrors);
 }, 90_000);
 
 afterAll(async () => {

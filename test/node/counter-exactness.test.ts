@@ -9,9 +9,9 @@ import { waitFor } from '../helpers/in-process-cluster.ts';
  * Issue 5, acceptance 1 (scaled for CI): concurrent `$inc` through every node of a real
  * 3-process cluster while one node is SIGKILLed and restarted and later another is isolated
  * and healed. Every client retries a failed request with the same Idempotency-Key until it
- * succeeds. Afterwards every replica holds exactly the sum. Ports 37101-37103 / 38101-38103.
+ * succeeds. Afterwards every replica holds exactly the sum. Ports 30101-30103 / 31101-31103.
  */
-const BASE = 37101;
+const BASE = 30101;
 const ids = ['n1', 'n2', 'n3'];
 const url = (i: number) => `http://127.0.0.1:${BASE + i}`;
 const TOTAL = Number(process.env.COUNTER_TEST_INCREMENTS ?? 1000);

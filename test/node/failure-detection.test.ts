@@ -6,11 +6,11 @@ import { LocalCluster, waitForCluster } from '../../src/cluster/local-cluster.ts
 import { waitFor } from '../helpers/in-process-cluster.ts';
 
 /**
- * Issue 3, acceptance 1 and 6, on five separate node processes (ports 37201-37205): kill -9
+ * Issue 3, acceptance 1 and 6, on five separate node processes (ports 30201-30205, peers 31201-31205: below the ephemeral range 32768-60999, so no outbound connection can take them first): kill -9
  * under load, detection, no failures after detection, restart, hints delivered; membership
  * views converge; a slow (200 ms) node is not declared down.
  */
-const BASE = 37201;
+const BASE = 30201;
 const ids = ['n1', 'n2', 'n3', 'n4', 'n5'];
 const url = (i: number) => `http://127.0.0.1:${BASE + i}`;
 let dir: string;

@@ -8,9 +8,10 @@ import { waitFor } from '../helpers/in-process-cluster.ts';
 
 /**
  * Real separate node processes, real LMDB on disk, real TCP between them: what a user runs.
- * Ports 37001-37003 (HTTP) and 38001-38003 (peer) belong to this suite.
+ * Ports 30001-30003 (HTTP) and 31001-31003 (peer) belong to this suite: below the ephemeral
+ * range (32768-60999), so no outbound connection can take them first.
  */
-const BASE = 37001;
+const BASE = 30001;
 const ids = ['n1', 'n2', 'n3'];
 let dir: string;
 let cluster: LocalCluster;
