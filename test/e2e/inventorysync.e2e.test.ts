@@ -49,6 +49,15 @@ describe('InventorySync in a browser', { timeout: 90_000 }, () => {
     await order(page, 'n2', 3);
     await order(page, 'n3', 1);
     await page.waitForSelector('[data-testid=warehouse-n2][data-status=inconsistent]', { timeout: 10_000 });
+    // The roots are polled a little after the stock: wait for LA's to differ from NY's.
+    await page.waitForFunction(
+      () => {
+        const r = (id: string) => document.querySelector(`[data-testid=warehouse-${id}]`)?.getAttribute('data-root');
+        return r('n2') !== null && r('n1') !== null && r('n2') !== r('n1');
+      },
+      undefined,
+      { timeout: 10_000 },
+    );
     expect(await root(page, 'n2')).not.toBe(await root(page, 'n1'));
     // NY and Chicago exchange their orders directly (both sides of the cut agree again).
     await page.waitForSelector('[data-testid=warehouse-n1][data-status=consistent]', { timeout: 10_000 });
