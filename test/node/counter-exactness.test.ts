@@ -31,7 +31,7 @@ afterAll(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-async function faults(i: number, body: unknown | null): Promise<void> {
+async function faults(i: number, body: unknown): Promise<void> {
   await fetch(`${url(i)}/admin/faults`, body === null ? { method: 'DELETE' } : { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
 }
 

@@ -1,3 +1,5 @@
+// Responses are checked field by field; `any` keeps those checks short.
+/* eslint-disable @typescript-eslint/no-explicit-any */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestCluster, waitFor, type TestCluster } from '../helpers/in-process-cluster.ts';
 

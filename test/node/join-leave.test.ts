@@ -1,3 +1,5 @@
+// Responses are checked field by field; `any` keeps those checks short.
+/* eslint-disable @typescript-eslint/no-explicit-any */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULTS } from '../../src/node/config.ts';
 import { startNode, type RunningNode } from '../../src/server/start-node.ts';
