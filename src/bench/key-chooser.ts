@@ -1,4 +1,4 @@
-import type { Random } from './random.ts';
+import type { Random } from '../core/seeded-random.ts';
 
 export type Distribution = 'uniform' | 'zipfian';
 

@@ -5,7 +5,7 @@ import { Histogram } from './histogram.ts';
 import { endpointOf, keepAliveAgent, send } from './http-sender.ts';
 import { keyChooser } from './key-chooser.ts';
 import type { Distribution } from './key-chooser.ts';
-import { seededRandom } from './random.ts';
+import { seededRandom } from '../core/seeded-random.ts';
 import type { BenchTarget } from './target.ts';
 import { opPicker } from './workload.ts';
 import type { Workload } from './workload.ts';

@@ -1,4 +1,4 @@
-import type { Random } from './random.ts';
+import type { Random } from '../core/seeded-random.ts';
 
 /** The request mixes `--workload` offers. `load` writes every key once, in order (the loader). */
 export const WORKLOADS = ['write', 'read', 'mixed', '95-5', 'counter', 'load'] as const;

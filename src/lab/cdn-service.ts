@@ -1,4 +1,5 @@
 import { keyHash, hashHex, partitionOfHash } from '../core/hash.ts';
+import { seededRandom } from '../core/seeded-random.ts';
 import { KvError } from '../core/errors.ts';
 import { errorMessage, keyPath, NODE_TIMEOUT_MS, pool } from './collab-node-client.ts';
 import { oneWayDelayMs, regionOf, CLIENT_PLACES } from './cdn-regions.ts';
@@ -95,18 +96,6 @@ export function cleanName(raw: string): string {
   const s = raw.normalize('NFC').replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^[._]+/, '').slice(0, 200);
   if (!s) throw new KvError('KV_BAD_REQUEST', 'file name must contain letters or digits', { field: 'name' });
   return s;
-}
-
-/** A small deterministic PRNG (mulberry32), so generated files are the same on every run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function sleep(ms: number): Promise<void> {
@@ -266,7 +255,7 @@ export class CdnService {
   /** Makes `count` synthetic files (0.5–8 KiB, typical CDN types) in the background. */
   generate(count: number, seed = 1): GenerateProgress {
     if (this.#generate.running) throw new KvError('KV_BAD_REQUEST', 'the generator is already running');
-    const rand = prng(seed);
+    const rand = seededRandom(seed);
     const start = [...this.#files.keys()].filter((n) => n.startsWith('gen-')).length;
     const specs = Array.from({ length: count }, (_, i) => {
       const [ext, type] = TYPES[Math.floor(rand() * TYPES.length)] ?? ['bin', 'application/octet-stream'];

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Histogram } from '../../src/bench/histogram.ts';
 import { keyChooser } from '../../src/bench/key-chooser.ts';
-import { seededRandom } from '../../src/bench/random.ts';
+import { seededRandom } from '../../src/core/seeded-random.ts';
 import { runBench } from '../../src/bench/bench-run.ts';
 import type { BenchOptions } from '../../src/bench/bench-run.ts';
 import { formatReport } from '../../src/bench/report.ts';

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { seededRandom } from '../../src/core/seeded-random.ts';
 import { startTestCluster, waitFor, type TestCluster } from '../helpers/in-process-cluster.ts';
 import { coordinateWrite, type VersionedRecord } from '../../src/core/siblings.ts';
 import { emptyVector } from '../../src/core/version-vector.ts';
@@ -10,18 +11,6 @@ import { aeReplyFromWire, aeRequestFromWire, aeToWire } from '../../src/node/ant
 import { encodeRecord } from '../../src/node/record-codec.ts';
 import type { AntiEntropy } from '../../src/node/anti-entropy.ts';
 import type { KvNode } from '../../src/node/kv-node.ts';
-
-/** A tiny seeded generator (mulberry32), so a failure replays with the printed seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const throughFrame = (m: unknown): unknown => new FrameDecoder().push(encodeFrame(m))[0];
 
@@ -120,7 +109,7 @@ describe('anti-entropy exchange between two nodes', () => {
       10_000,
     );
     const seed = Number(process.env.AE_SEED ?? Date.now() % 100_000);
-    const random = prng(seed);
+    const random = seededRandom(seed);
     const a = c.nodes[0]!.node;
     const b = c.nodes[2]!.node;
     const planted: Promise<void>[] = [];

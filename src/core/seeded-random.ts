@@ -1,4 +1,4 @@
-/** A seeded PRNG (mulberry32), so a benchmark's key sequence can be replayed with `--seed`. */
+/** A seeded PRNG (mulberry32): benchmarks, generated demo content and tests replay from a seed. */
 export type Random = () => number;
 
 /** Uniform floats in [0, 1) from a 32-bit seed. */
