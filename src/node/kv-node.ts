@@ -19,6 +19,7 @@ import { decodeRecord, encodeRecord, recordFromWire, recordToWire } from './reco
 import type { WireRecord } from './record-codec.ts';
 import { dataKey, dataRange, keyOfDataKey, META_TABLE, DATA_TABLE, VIEW_META_KEY } from './storage-layout.ts';
 import { EventHub } from './node-events.ts';
+import { compareUtf8 } from '../storage/utf8-order.ts';
 import { PhiAccrualDetector } from '../core/failure-detector.ts';
 import { HintStore } from './hint-store.ts';
 import { PartitionHandoff } from './partition-handoff.ts';
@@ -1126,14 +1127,6 @@ async function storageErrors(p: Promise<void>): Promise<void> {
 }
 
 const encoder = new TextEncoder();
-/** Sort keys by UTF-8 bytes, the order the storage engines use. */
-export function compareUtf8(a: string, b: string): number {
-  const x = encoder.encode(a);
-  const y = encoder.encode(b);
-  const n = Math.min(x.length, y.length);
-  for (let i = 0; i < n; i++) if (x[i] !== y[i]) return x[i]! - y[i]!;
-  return x.length - y.length;
-}
 
 function encodeMeta(v: unknown): Uint8Array {
   return encoder.encode(JSON.stringify(v));
@@ -1146,4 +1139,3 @@ function decodeMeta(b: Uint8Array): unknown {
   }
 }
 
-export { liveSiblings };
