@@ -1,25 +1,12 @@
 import { KvError } from '../core/errors.ts';
 import type { LabController } from './lab-controller.ts';
+import type { KeyRead, KeyVersion } from './lab-types.ts';
+
+export type { KeyRead, KeyVersion };
 
 /** How long the demos' server routes wait for one node request. */
 export const NODE_TIMEOUT_MS = 4000;
 
-/** One version of a key as the node API returns it (a 200 body or one sibling of a 300). */
-export interface KeyVersion {
-  readonly value: unknown;
-  readonly vectorClock: Record<string, number>;
-  readonly contentType: string;
-  readonly writtenAtMs: number | null;
-}
-
-/** A read of one key: its versions (one, or several siblings) and the context to write with. */
-export interface KeyRead {
-  readonly key: string;
-  readonly status: number;
-  readonly versions: readonly KeyVersion[];
-  readonly context: string | null;
-  readonly error?: string;
-}
 
 /** The URL of a node the Lab runs, or a 404 naming it. */
 export function nodeUrl(lab: LabController, id: string): string {

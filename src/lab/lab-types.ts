@@ -153,3 +153,20 @@ export interface LabEvent {
   readonly atMs: number;
   readonly [field: string]: unknown;
 }
+
+/** One version of a key as the node API returns it (a 200 body or one sibling of a 300). */
+export interface KeyVersion {
+  readonly value: unknown;
+  readonly vectorClock: Record<string, number>;
+  readonly contentType: string;
+  readonly writtenAtMs: number | null;
+}
+
+/** A read of one key: its versions (one, or several siblings) and the context to write with. */
+export interface KeyRead {
+  readonly key: string;
+  readonly status: number;
+  readonly versions: readonly KeyVersion[];
+  readonly context: string | null;
+  readonly error?: string;
+}

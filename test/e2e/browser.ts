@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { startLabHarness, type LabHarness } from '../lab/lab-harness.ts';
 
 /** Where every browser test saves its screenshots (gitignored; CI keeps them as artifacts). */
 export const SHOTS = join(import.meta.dirname, '..', '..', 'artifacts', 'screenshots');
@@ -9,7 +10,16 @@ export const SHOTS = join(import.meta.dirname, '..', '..', 'artifacts', 'screens
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 /** Headless, as root, and without background connections (this machine has no network). */
-export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+export const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 
 export async function launchChromium(): Promise<Browser> {
   mkdirSync(SHOTS, { recursive: true });
@@ -22,4 +32,36 @@ export function collectErrors(page: Page, into: string[]): void {
     if (m.type() === 'error') into.push(m.text());
   });
   page.on('pageerror', (e) => into.push(String(e)));
+}
+
+/** A 3-node cluster with the Lab in front of it, and one Chromium page on it. */
+export interface LabInBrowser {
+  readonly h: LabHarness;
+  readonly browser: Browser;
+  readonly page: Page;
+  readonly close: () => Promise<void>;
+}
+
+/** Starts the cluster, the Lab and Chromium; the page's console errors go into `errors`. */
+export async function openLabInBrowser(
+  options: { basePort: number; labPort: number; viewport: { width: number; height: number } },
+  errors: string[],
+): Promise<LabInBrowser> {
+  const h = await startLabHarness({
+    basePort: options.basePort,
+    labPort: options.labPort,
+    web: true,
+  });
+  const browser = await launchChromium();
+  const page = await browser.newPage({ viewport: options.viewport });
+  collectErrors(page, errors);
+  return {
+    h,
+    browser,
+    page,
+    close: async () => {
+      await browser.close();
+      await h.close();
+    },
+  };
 }

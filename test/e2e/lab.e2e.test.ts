@@ -1,9 +1,8 @@
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Browser, type Page } from 'playwright-core';
-import { SHOTS, collectErrors, launchChromium } from './browser.ts';
-import { startLabHarness, until, type LabHarness } from '../lab/lab-harness.ts';
+import { SHOTS, openLabInBrowser } from './browser.ts';
+import { until, type LabHarness } from '../lab/lab-harness.ts';
 
 // The Lab in a real headless Chromium against a real 3-node cluster (ports 27201-27203, Lab 23010).
 // Screenshots of every page go to artifacts/screenshots/ (gitignored; CI keeps them as artifacts).
@@ -11,19 +10,15 @@ import { startLabHarness, until, type LabHarness } from '../lab/lab-harness.ts';
 let h: LabHarness;
 let browser: Browser;
 let page: Page;
+let close: (() => Promise<void>) | undefined;
 const consoleErrors: string[] = [];
 
 beforeAll(async () => {
-  mkdirSync(SHOTS, { recursive: true });
-  h = await startLabHarness({ basePort: 27201, labPort: 23010, web: true });
-  browser = await launchChromium();
-  page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-  collectErrors(page, consoleErrors);
+  ({ h, browser, page, close } = await openLabInBrowser({ basePort: 27201, labPort: 23010, viewport: { width: 1280, height: 800 } }, consoleErrors));
 }, 90_000);
 
 afterAll(async () => {
-  await browser?.close();
-  await h?.close();
+  await close?.();
 });
 
 const card = (id: string, health: string): string => `[data-testid=node-card-${id}][data-health=${health}]`;

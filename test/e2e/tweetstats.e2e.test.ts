@@ -1,30 +1,24 @@
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Browser, type Page } from 'playwright-core';
-import { SHOTS, collectErrors, launchChromium } from './browser.ts';
-import { startLabHarness, type LabHarness } from '../lab/lab-harness.ts';
+import { type Page } from 'playwright-core';
+import { SHOTS, openLabInBrowser } from './browser.ts';
+import type { LabHarness } from '../lab/lab-harness.ts';
 
 // TweetStats (issue 8) in a real headless Chromium against a real 3-node cluster
 // (nodes 27320-27322, Lab 23220). Screenshots go to artifacts/screenshots/.
 const NODES = ['n1', 'n2', 'n3'];
 
 let h: LabHarness;
-let browser: Browser;
 let page: Page;
+let close: (() => Promise<void>) | undefined;
 const consoleErrors: string[] = [];
 
 beforeAll(async () => {
-  mkdirSync(SHOTS, { recursive: true });
-  h = await startLabHarness({ basePort: 27320, labPort: 23220, web: true });
-  browser = await launchChromium();
-  page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-  collectErrors(page, consoleErrors);
+  ({ h, page, close } = await openLabInBrowser({ basePort: 27320, labPort: 23220, viewport: { width: 1280, height: 900 } }, consoleErrors));
 }, 90_000);
 
 afterAll(async () => {
-  await browser?.close();
-  await h?.close();
+  await close?.();
 });
 
 /** Every replica row's value, or null when the rows do not all show the same number. */

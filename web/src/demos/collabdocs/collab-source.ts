@@ -1,3 +1,5 @@
+// One definition for server and page (src/lab/lab-types.ts).
+import type { KeyRead, KeyVersion } from '../../../../src/lab/lab-types.ts';
 import { useSyncExternalStore } from 'react';
 
 /**
@@ -11,20 +13,7 @@ const DOC_POLL_MS = 600;
 const REPLICAS_POLL_MS = 1200;
 const PRESENCE_RECONNECT_MS = 1000;
 
-export interface KeyVersion {
-  readonly value: unknown;
-  readonly vectorClock: Record<string, number>;
-  readonly contentType: string;
-  readonly writtenAtMs: number | null;
-}
-
-export interface KeyRead {
-  readonly key: string;
-  readonly status: number;
-  readonly versions: readonly KeyVersion[];
-  readonly context: string | null;
-  readonly error?: string;
-}
+export type { KeyRead, KeyVersion };
 
 export interface HistoryEntry {
   readonly clock: Record<string, number>;
