@@ -124,7 +124,7 @@ export class KvNode {
   readonly handoff: PartitionHandoff;
   #memberStates = new Map<NodeId, 'up' | 'suspect' | 'down'>();
   #lastRedialMs = new Map<NodeId, number>();
-  #placementCache: { ring: RingState; zonesKey: string; lists: NodeId[][] } | null = null;
+  #placementCache: { ring: RingState; members: ReadonlyMap<NodeId, MemberInfo>; lists: NodeId[][] } | null = null;
   #hintTimer: unknown = null;
   #delivering = new Set<NodeId>();
   #view: ClusterView;
@@ -430,15 +430,16 @@ export class KvNode {
    * the fallbacks a sloppy quorum uses. Cached per ring and zone map (preferenceList is O(Q)).
    */
   #orderedNodes(ring: RingState): NodeId[][] {
-    const zones = new Map<NodeId, string>();
-    for (const m of this.#view.members.values()) zones.set(m.id, m.zone);
-    const zonesKey = [...zones].map(([a, b]) => `${a}=${b}`).join(',');
+    // Views are replaced, never mutated: the same ring and members objects mean the same lists.
+    const members = this.#view.members;
     const c = this.#placementCache;
-    if (c && c.ring === ring && c.zonesKey === zonesKey) return c.lists;
+    if (c && c.ring === ring && c.members === members) return c.lists;
+    const zones = new Map<NodeId, string>();
+    for (const m of members.values()) zones.set(m.id, m.zone);
     const everyone = new Set(ring.owners).size;
     const lists: NodeId[][] = [];
     for (let p = 0; p < ring.partitionCount; p++) lists.push(preferenceList(ring, p, everyone, zones));
-    this.#placementCache = { ring, zonesKey, lists };
+    this.#placementCache = { ring, members, lists };
     return lists;
   }
 
