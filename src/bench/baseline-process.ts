@@ -1,10 +1,12 @@
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { spawn } from 'node:child_process';
+import { REPO_ROOT } from '../repo-root.ts';
 import { stopChild } from './child-process.ts';
 import { onCleanup } from './cleanup.ts';
 
-const SCRIPT = fileURLToPath(new URL('./baseline-server.ts', import.meta.url));
-const REPO = fileURLToPath(new URL('../../', import.meta.url));
+// From the checkout's root, not from this module: the CLI may run from the dist/ bundle.
+const SCRIPT = join(REPO_ROOT, 'src', 'bench', 'baseline-server.ts');
+const REPO = REPO_ROOT;
 /** How long the bare server may take to load and listen. */
 const START_DEADLINE_MS = 15_000;
 

@@ -151,7 +151,11 @@ export class LocalCluster implements ClusterBackend {
   #spawn(m: Managed): void {
     const dataDir = this.dataDirOf(m.spec.id);
     mkdirSync(dataDir, { recursive: true });
+    // NOSQLDB_NODE_EXEC_ARGV passes Node.js flags to every node process (docs/BENCHMARKS.md:
+    // profiling with `--cpu-prof`, which NODE_OPTIONS does not allow).
+    const execArgv = (process.env.NOSQLDB_NODE_EXEC_ARGV ?? '').split(' ').filter((a) => a !== '');
     const args = [
+      ...execArgv,
       BIN,
       'node',
       '--id',

@@ -1,24 +1,7 @@
-import type { CheckerReport } from './lab-types.ts';
+import type { CheckerReport, HistoryOp } from './lab-types.ts';
 
-/**
- * One operation of the traffic generator's history, in the shape Jepsen-style checkers read:
- * invocation and completion times (ms since the Lab started), the process (node) that ran it,
- * what it did and what came back. Written values are unique strings, so a read names exactly
- * the writes it saw.
- */
-export interface HistoryOp {
-  readonly id: number;
-  readonly process: string;
-  readonly f: 'read' | 'write';
-  readonly key: string;
-  /** write: the value written; read: the values returned (siblings: several; not found: []). */
-  readonly value: string | readonly string[] | null;
-  readonly invokeT: number;
-  readonly completeT: number;
-  /** `ok`: acknowledged; `fail`: certainly not done (4xx); `info`: unknown (time-out, 5xx). */
-  readonly type: 'ok' | 'fail' | 'info';
-  readonly status: number;
-}
+// The history's shape lives with the other shared types (the replay page reads it too).
+export type { HistoryOp };
 
 export interface Anomaly {
   readonly t: number;

@@ -1,6 +1,6 @@
 import type { LocalNodeInfo } from '../cluster/local-cluster.ts';
 import type { ClusterBackend } from '../cluster/cluster-backend.ts';
-import type { LabNode, LabRing, MetricPoint, NodeHealth, PeerView } from './lab-types.ts';
+import type { LabNode, LabRing, MetricPoint, NodeHealth, PeerView, RingSample } from './lab-types.ts';
 import { parseKvScrape, pointBetween, type KvScrape } from './metrics-series.ts';
 
 /** Status polls: fast enough that a card changes within a second of the node's view changing. */
@@ -10,6 +10,8 @@ export const METRICS_POLL_MS = 1000;
 const REQUEST_TIMEOUT_MS = 800;
 /** Chart points kept per node (ten minutes). */
 const SERIES_MAX = 600;
+/** Ring versions kept for a replay; rings change only on joins and leaves. */
+const RINGS_MAX = 100;
 
 interface StatusBody {
   id?: string;
@@ -42,6 +44,7 @@ export class ClusterMonitor {
   readonly #observed = new Map<string, Observed>();
   readonly #onHealth: (id: string, from: NodeHealth | undefined, to: NodeHealth) => void;
   #ring: LabRing | null = null;
+  readonly #rings: RingSample[] = [];
   #health = new Map<string, NodeHealth>();
   #timers: NodeJS.Timeout[] = [];
   #busy = { status: false, metrics: false };
@@ -63,6 +66,11 @@ export class ClusterMonitor {
 
   ring(): LabRing | null {
     return this.#ring;
+  }
+
+  /** Every ring seen, from when it was first seen (for the export and its replay). */
+  rings(): readonly RingSample[] {
+    return this.#rings;
   }
 
   series(): Record<string, MetricPoint[]> {
@@ -96,7 +104,13 @@ export class ClusterMonitor {
       const source = infos.find((i) => this.#observed.get(i.id)?.status);
       if (source) {
         const ring = await getJson<LabRing>(`${source.url}/admin/ring`);
-        if (ring && Array.isArray(ring.partitions)) this.#ring = ring;
+        if (ring && Array.isArray(ring.partitions)) {
+          if (!sameOwners(this.#ring, ring)) {
+            this.#rings.push({ t: Date.now() - this.#startedAtMs, ring });
+            if (this.#rings.length > RINGS_MAX) this.#rings.shift();
+          }
+          this.#ring = ring;
+        }
       }
       for (const node of this.nodes()) {
         const before = this.#health.get(node.id);
@@ -122,7 +136,7 @@ export class ClusterMonitor {
           if (text === null) {
             // A gap in the line, and the next scrape starts a fresh baseline.
             o.scrape = undefined;
-            o.series.push({ t, rps: 0, p50Ms: null, p99Ms: null, errorsPerS: 0 });
+            o.series.push({ t, rps: 0, p50Ms: null, p99Ms: null, errorsPerS: 0, hintsPending: null, handoffKeysPending: null, keys: null });
           } else {
             const scrape = parseKvScrape(text, Date.now());
             o.series.push(pointBetween(o.scrape, scrape, t));
@@ -166,9 +180,19 @@ export class ClusterMonitor {
         antiEntropy: status?.antiEntropy ?? null,
         handoff: status?.handoff ?? null,
         faults: status?.faults ?? null,
+        clockSkewMs: status ? skewOf(status.faults) : null,
       };
     });
   }
+}
+
+function skewOf(faults: unknown): number {
+  const v = (faults as { clockSkewMs?: unknown } | null | undefined)?.clockSkewMs;
+  return typeof v === 'number' && Number.isFinite(v) ? v : 0;
+}
+
+function sameOwners(a: LabRing | null, b: LabRing): boolean {
+  return a !== null && a.n === b.n && a.partitions.length === b.partitions.length && a.partitions.every((p, i) => p.owner === b.partitions[i]!.owner && p.preferenceList.join() === b.partitions[i]!.preferenceList.join());
 }
 
 const SEVERITY: Record<string, number> = { up: 0, joining: 1, leaving: 1, suspect: 2, down: 3 };

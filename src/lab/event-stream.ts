@@ -66,7 +66,8 @@ export class EventStream {
 
   /** The Lab's own event. */
   lab(type: string, fields: Record<string, unknown> = {}): void {
-    this.publish({ ...fields, type, node: 'lab', atMs: Date.now() });
+    const now = Date.now();
+    this.publish({ ...fields, type, node: 'lab', atMs: now, receivedAtMs: now });
   }
 
   /** Follows a node's event stream until `unwatch`, reconnecting whenever it drops. */
@@ -147,7 +148,9 @@ function parseNodeEvent(data: WebSocket.RawData, id: string): LabEvent | null {
     const text = Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data as ArrayBuffer).toString('utf8');
     const v = JSON.parse(text) as Record<string, unknown>;
     if (typeof v !== 'object' || v === null || typeof v.type !== 'string') return null;
-    return { ...v, type: v.type, node: typeof v.node === 'string' ? v.node : id, atMs: typeof v.atMs === 'number' ? v.atMs : Date.now() };
+    // `atMs` is the node's clock (skewed if a skew is injected); `receivedAtMs` the Lab's, which a replay orders by.
+    const receivedAtMs = Date.now();
+    return { ...v, type: v.type, node: typeof v.node === 'string' ? v.node : id, atMs: typeof v.atMs === 'number' ? v.atMs : receivedAtMs, receivedAtMs };
   } catch {
     return null;
   }

@@ -1,10 +1,11 @@
 import { KvError } from '../core/errors.ts';
-import type { FaultSpec } from '../transport/fault-spec.ts';
 import { FAULT_DELAY_MS_MAX } from '../transport/fault-spec.ts';
+import { parseClockSkew } from '../server/clock-skew.ts';
+import type { NodeFaults } from '../server/fault-routes.ts';
 import type { FaultPlan, LinkFault } from './lab-types.ts';
 
 /** No fault at all. */
-export const NO_FAULTS: FaultPlan = { groups: [], links: [], loss: {} };
+export const NO_FAULTS: FaultPlan = { groups: [], links: [], loss: {}, skewMs: {} };
 
 /** A bound on what one request can describe; far more than any Lab cluster has nodes. */
 const NODES_MAX = 64;
@@ -19,14 +20,15 @@ const NODES_MAX = 64;
  * - a cut link isolates its two ends from each other, both directions;
  * - a link delay is set on one end only (the node's injector delays both directions), so a
  *   message between the two is delayed once, not twice;
- * - loss is per node: the chance that any one of its peer messages is lost.
+ * - loss is per node: the chance that any one of its peer messages is lost;
+ * - clock skew is per node: its wall clock runs that many ms off (`clockSkewMs`).
  */
-export function faultSpecsFor(plan: FaultPlan, nodeIds: readonly string[]): Map<string, FaultSpec> {
+export function faultSpecsFor(plan: FaultPlan, nodeIds: readonly string[]): Map<string, NodeFaults> {
   const groupOf = new Map<string, number>();
   plan.groups.forEach((g, i) => g.forEach((id) => groupOf.set(id, i)));
   const rest = plan.groups.length;
   const partitioned = plan.groups.length > 1 || (plan.groups.length === 1 && nodeIds.some((id) => !groupOf.has(id)));
-  const specs = new Map<string, FaultSpec>();
+  const specs = new Map<string, NodeFaults>();
   for (const id of nodeIds) {
     const isolate = new Set<string>();
     if (partitioned) {
@@ -40,11 +42,13 @@ export function faultSpecsFor(plan: FaultPlan, nodeIds: readonly string[]): Map<
       if (link.cut) isolate.add(other);
       if (link.delayMs && link.delayMs > 0 && id === [link.a, link.b].sort()[0]) delayMs[other] = link.delayMs;
     }
-    const spec: FaultSpec = {};
+    const spec: NodeFaults = {};
     if (isolate.size > 0) spec.isolate = [...isolate].sort();
     if (Object.keys(delayMs).length > 0) spec.delayMs = delayMs;
     const loss = plan.loss[id];
     if (loss !== undefined && loss > 0) spec.dropRate = loss;
+    const skew = plan.skewMs[id];
+    if (skew !== undefined && skew !== 0) spec.clockSkewMs = skew;
     specs.set(id, spec);
   }
   return specs;
@@ -52,7 +56,7 @@ export function faultSpecsFor(plan: FaultPlan, nodeIds: readonly string[]): Map<
 
 /** Whether a plan injects anything at all. */
 export function isHealthy(plan: FaultPlan): boolean {
-  return plan.groups.length <= 1 && plan.links.length === 0 && Object.values(plan.loss).every((v) => v === 0);
+  return plan.groups.length <= 1 && plan.links.length === 0 && Object.values(plan.loss).every((v) => v === 0) && Object.values(plan.skewMs).every((v) => v === 0);
 }
 
 function bad(message: string, details: Record<string, unknown> = {}): KvError {
@@ -121,4 +125,11 @@ export function parseLinks(body: unknown, known: ReadonlySet<string>): { links: 
     loss[id] = rate;
   }
   return { links: links.filter((l) => l.cut || l.delayMs), loss };
+}
+
+/** `POST /api/nodes/:id/skew` `{"clockSkewMs":3600000}`: the node's clock offset in ms; 0 sets it right. */
+export function parseSkew(body: unknown): number {
+  if (!isObject(body)) throw bad('expected a JSON object {"clockSkewMs":3600000}');
+  checkFields(body, ['clockSkewMs'], 'skew');
+  return parseClockSkew(body.clockSkewMs);
 }

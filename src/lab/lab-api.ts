@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { KvError } from '../core/errors.ts';
-import { parseLinks, parsePartition } from './fault-plan.ts';
+import { parseLinks, parsePartition, parseSkew } from './fault-plan.ts';
 import type { LabController } from './lab-controller.ts';
 import { parseTrafficConfig } from './traffic.ts';
 
@@ -16,10 +16,13 @@ import { parseTrafficConfig } from './traffic.ts';
  * | `DELETE /api/nodes/:id` | decommission: it leaves (hands data over), then stops (202) |
  * | `POST /api/partition` `{"groups":[["n1","n2"],["n3"]]}` | cut the network between groups; nodes in no group form one more group |
  * | `POST /api/links` `{"links":[{"a":"n1","b":"n3","cut":true},{"a":"n1","b":"n2","delayMs":80}],"loss":{"n2":0.1}}` | replace single-link cuts/delays and per-node message loss |
- * | `POST /api/heal` | restore everything (groups, links, loss); starts a convergence measurement |
+ * | `POST /api/nodes/:id/skew` `{"clockSkewMs":3600000}` | set the node's clock that many ms off (0 sets it right); `400` outside ±1 day |
+ * | `POST /api/heal` | restore everything (groups, links, loss, clocks); starts a convergence measurement |
  * | `POST /api/traffic/start` `{"rate":20,"readRatio":0.5,"keys":10,"r":2,"w":2}` / `POST /api/traffic/stop` | the load generator |
- * | `GET /api/run` (`?download=1`) | the recorded run: history, events, faults, convergence, checker |
+ * | `GET /api/run` (`?download=1`) | the recorded run (`LabRun`, format `nosqldb-lab-run/2`): history, events, faults, convergence, checker, and the series the replay page needs |
  * | `WS /api/events` | merged event stream of all nodes and the Lab |
+ *
+ * With an admin token, every route here and every WebSocket needs it (lab-server.ts, socket-auth.ts).
  */
 export function registerLabApi(app: FastifyInstance, lab: LabController): void {
   const idOf = (params: unknown): string => {
@@ -47,6 +50,10 @@ export function registerLabApi(app: FastifyInstance, lab: LabController): void {
   app.post('/api/links', async (req) => {
     const { links, loss } = parseLinks(req.body, lab.nodeIds());
     return { plan: await lab.setLinks(links, loss) };
+  });
+  app.post('/api/nodes/:id/skew', async (req) => {
+    const id = idOf(req.params);
+    return { plan: await lab.skew(id, parseSkew(req.body)) };
   });
   app.post('/api/heal', async () => ({ plan: await lab.heal() }));
 

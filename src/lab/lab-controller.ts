@@ -5,7 +5,8 @@ import { ClusterMonitor } from './cluster-monitor.ts';
 import { ConvergenceMeter } from './convergence.ts';
 import { EventStream } from './event-stream.ts';
 import { faultSpecsFor, isHealthy, NO_FAULTS } from './fault-plan.ts';
-import type { FaultInterval, FaultPlan, LabNode, LabState, LinkFault, NodeHealth, TrafficConfig } from './lab-types.ts';
+import type { CheckerSample, FaultInterval, FaultPlan, LabNode, LabRun, LabState, LinkFault, NodeHealth, NodeStateChange, TrafficConfig } from './lab-types.ts';
+import { skewLabel } from './skew-label.ts';
 import { TrafficGenerator } from './traffic.ts';
 
 const ADMIN_TIMEOUT_MS = 2000;
@@ -16,6 +17,12 @@ const INTERVALS_MAX = 500;
 const ANOMALY_FLUSH_MS = 1000;
 /** Largest node port the Lab hands out (its peer port is 1000 higher). */
 const PORT_MAX = 64_535;
+/** Health changes kept for a replay: a kill and restart make about four per node. */
+const NODE_STATES_MAX = 5000;
+/** Checker counters are sampled this often for a replay (the charts' resolution too). */
+const CHECKER_SAMPLE_MS = 1000;
+/** Checker samples kept (ten minutes, like the chart series). */
+const CHECKER_SAMPLES_MAX = 600;
 
 /**
  * The Lab's state and every action it can take on the cluster: the one object the HTTP API
@@ -36,6 +43,9 @@ export class LabController {
   #pendingAnomalies: Anomaly[] = [];
   #anomalyTimer: NodeJS.Timeout | null = null;
   #leaving = new Set<string>();
+  #nodeStates: NodeStateChange[] = [];
+  #checkerSamples: CheckerSample[] = [];
+  #sampleTimer: NodeJS.Timeout | null = null;
 
   constructor(cluster: ClusterBackend) {
     this.cluster = cluster;
@@ -67,9 +77,11 @@ export class LabController {
     for (const n of this.cluster.nodes()) this.events.watch(n.id, n.url);
     this.monitor.start();
     void this.monitor.pollStatus();
+    this.#sampleTimer = setInterval(() => this.#sampleChecker(), CHECKER_SAMPLE_MS);
   }
 
   async close(): Promise<void> {
+    if (this.#sampleTimer) clearInterval(this.#sampleTimer);
     this.monitor.stop();
     this.convergence.close();
     await this.traffic.stop();
@@ -198,12 +210,28 @@ export class LabController {
     return this.#plan;
   }
 
-  /** Restores the whole network: groups, links and loss. */
+  /**
+   * Sets a node's clock `skewMs` off real time (0 sets it right): the node stamps its writes'
+   * HLC and its events with that clock (src/server/clock-skew.ts). Drawn as a band per node.
+   */
+  async skew(id: string, skewMs: number): Promise<FaultPlan> {
+    this.node(id);
+    const { [id]: _old, ...others } = this.#plan.skewMs;
+    this.#plan = { ...this.#plan, skewMs: skewMs === 0 ? others : { ...others, [id]: skewMs } };
+    this.#close(`skew ${id}`);
+    if (skewMs !== 0) this.#open('skew', `${id} clock ${skewLabel(skewMs)}`);
+    this.events.lab('lab.skew', { target: id, skewMs });
+    await this.#apply();
+    return this.#plan;
+  }
+
+  /** Restores everything: groups, links, loss and clocks. */
   async heal(): Promise<FaultPlan> {
     const open = this.#intervals.filter((i) => i.endT === null && (i.kind === 'partition' || i.kind === 'links'));
     this.#plan = NO_FAULTS;
     this.#close('partition');
     this.#close('links');
+    this.#close('skew');
     this.events.lab('lab.heal', {});
     await this.#apply();
     this.convergence.start(open.length ? `heal (${open.map((i) => i.label).join('; ')})` : 'heal');
@@ -240,6 +268,9 @@ export class LabController {
 
   #healthChanged(id: string, from: NodeHealth | undefined, to: NodeHealth): void {
     if (from !== undefined) this.events.lab('lab.health', { target: id, from, to });
+    const process = this.cluster.nodes().find((n) => n.id === id)?.state ?? 'exited';
+    this.#nodeStates.push({ t: this.now(), id, health: to, process });
+    if (this.#nodeStates.length > NODE_STATES_MAX) this.#nodeStates.shift();
     // A restarted node forgot its injected faults (they live in memory): give them back.
     if (to !== 'down' && to !== 'starting' && (from === 'down' || from === 'starting') && !isHealthy(this.#plan)) void this.#apply(id);
   }
@@ -275,12 +306,27 @@ export class LabController {
     }, ANOMALY_FLUSH_MS);
   }
 
-  /** A recorded run: history (Jepsen-style ops), events, faults, convergence and checker. */
-  exportRun(): Record<string, unknown> {
+  #sampleChecker(): void {
+    const { reads, writes, acknowledgedWrites, staleReads, lostWrites, siblingReads } = this.checker.report();
+    const last = this.#checkerSamples[this.#checkerSamples.length - 1];
+    // Only changes: an idle Lab records nothing, and a replay holds the last value in between.
+    if (last && last.reads === reads && last.writes === writes && last.acknowledgedWrites === acknowledgedWrites && last.staleReads === staleReads && last.lostWrites === lostWrites && last.siblingReads === siblingReads) return;
+    this.#checkerSamples.push({ t: this.now(), reads, writes, acknowledgedWrites, staleReads, lostWrites, siblingReads });
+    if (this.#checkerSamples.length > CHECKER_SAMPLES_MAX) this.#checkerSamples.shift();
+  }
+
+  /**
+   * A recorded run: history (Jepsen-style ops), events, faults, convergence and checker, and
+   * everything the dashboard drew over time (chart series, node health changes, checker
+   * counters, rings), so the replay page can show the dashboard as of any moment (docs/LAB.md).
+   */
+  exportRun(): LabRun {
+    this.#sampleChecker();
     return {
-      format: 'nosqldb-lab-run/1',
+      format: 'nosqldb-lab-run/2',
       startedAtMs: this.startedAtMs,
       exportedAtMs: Date.now(),
+      endT: this.now(),
       timeAxis: 'ms since startedAtMs',
       nodes: this.monitor.nodes().map(({ id, url, zone }) => ({ id, url, zone })),
       traffic: this.traffic.status().config,
@@ -289,6 +335,11 @@ export class LabController {
       faults: this.#intervals,
       convergence: this.convergence.records(),
       checker: this.checker.report(),
+      series: this.monitor.series(),
+      trafficSeries: this.traffic.series(),
+      nodeStates: this.#nodeStates,
+      checkerSeries: this.#checkerSamples,
+      rings: this.monitor.rings(),
     };
   }
 
@@ -297,12 +348,13 @@ export class LabController {
     if (this.#intervals.length > INTERVALS_MAX) this.#intervals.shift();
   }
 
-  /** Ends open intervals: `kill n3` ends that node's kill band; `partition`/`links` by kind. */
+  /** Ends open intervals: `kill n3` / `skew n3` end that node's band; `partition`/`links`/`skew` by kind. */
   #close(tag: string): void {
     const t = this.now();
+    const [kind, id] = tag.split(' ');
     this.#intervals = this.#intervals.map((i) => {
       if (i.endT !== null) return i;
-      const matches = tag.startsWith('kill ') ? i.kind === 'kill' && i.label === `${tag.slice(5)} killed` : i.kind === tag;
+      const matches = id === undefined ? i.kind === kind : kind === 'kill' ? i.kind === 'kill' && i.label === `${id} killed` : i.kind === kind && i.label.startsWith(`${id} clock `);
       return matches ? { ...i, endT: t } : i;
     });
   }

@@ -6,6 +6,7 @@ import { registerCollabCdnRoutes } from './collab-cdn-routes.ts';
 import { registerDemoRoutes } from './demo-routes.ts';
 import { registerLabApi } from './lab-api.ts';
 import { LabController } from './lab-controller.ts';
+import { bearerToken, guardUpgrades, tokenMatches } from './socket-auth.ts';
 import { ensureWebBuilt, registerStaticFiles } from './static-files.ts';
 
 export interface LabOptions {
@@ -14,7 +15,7 @@ export interface LabOptions {
   readonly host: string;
   /** Serve the web UI (default true; API-only tests turn it off and skip the build). */
   readonly web?: boolean;
-  /** When set, `/api/*` needs `Authorization: Bearer <token>` (CONTRACT §3 security defaults). */
+  /** When set, `/api/*` and every WebSocket need the token (CONTRACT §3 security defaults; socket-auth.ts). */
   readonly adminToken?: string | undefined;
 }
 
@@ -36,12 +37,12 @@ export function buildLabServer(lab: LabController, options: { web: boolean; admi
     const e = new KvError('KV_NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`, { route: true });
     return reply.code(e.status).send(e.toJSON());
   });
-  if (options.adminToken) {
-    const expected = `Bearer ${options.adminToken}`;
+  const token = options.adminToken;
+  if (token) {
     app.addHook('onRequest', async (req, reply) => {
       // The matched route too, not only the raw URL: `/%61pi/...` routes to `/api/...`.
       const api = req.url.startsWith('/api/') || (req.routeOptions.url?.startsWith('/api/') ?? false);
-      if (api && req.headers.authorization !== expected) {
+      if (api && !tokenMatches(bearerToken(req.headers.authorization), token)) {
         const e = new KvError('KV_UNAUTHORIZED', 'the Lab API needs Authorization: Bearer <admin token>');
         return reply.code(e.status).send(e.toJSON());
       }
@@ -51,6 +52,8 @@ export function buildLabServer(lab: LabController, options: { web: boolean; admi
   lab.events.attach(app);
   registerCollabCdnRoutes(app, lab);
   registerDemoRoutes(app, lab);
+  // Last, once every socket route is listening: upgrades bypass the onRequest hook above.
+  if (token) guardUpgrades(app.server, token);
   if (options.web) registerStaticFiles(app);
   return app;
 }

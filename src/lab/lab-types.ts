@@ -33,6 +33,8 @@ export interface LabNode {
   readonly antiEntropy: unknown;
   readonly handoff: unknown;
   readonly faults: unknown;
+  /** The clock skew the node reports it runs with (`faults.clockSkewMs`), 0 when none; null when unreachable. */
+  readonly clockSkewMs: number | null;
 }
 
 export interface RingPartition {
@@ -57,12 +59,21 @@ export interface MetricPoint {
   readonly p50Ms: number | null;
   readonly p99Ms: number | null;
   readonly errorsPerS: number;
+  /**
+   * Replication backlog, from the same scrape (gauges; null when the node did not answer):
+   * hints this node holds for replicas that missed writes, and keys it still has to hand over
+   * after a ring change. Their sum is what the lag chart draws (docs/LAB.md).
+   */
+  readonly hintsPending: number | null;
+  readonly handoffKeysPending: number | null;
+  /** Live keys the node stores (`nosqldb_keys`): lets a replay show the node cards' counts. */
+  readonly keys: number | null;
 }
 
 /** A fault the Lab injected, with its end once healed; drawn as a band on the charts. */
 export interface FaultInterval {
   readonly id: number;
-  readonly kind: 'kill' | 'partition' | 'links' | 'stop';
+  readonly kind: 'kill' | 'partition' | 'links' | 'stop' | 'skew';
   readonly label: string;
   readonly startT: number;
   readonly endT: number | null;
@@ -80,6 +91,8 @@ export interface FaultPlan {
   readonly links: readonly LinkFault[];
   /** Per node: the chance that any one of its peer messages is lost. */
   readonly loss: Readonly<Record<string, number>>;
+  /** Per node: how far its clock is set off real time, in ms (absent = 0). */
+  readonly skewMs: Readonly<Record<string, number>>;
 }
 
 export interface TrafficConfig {
@@ -150,8 +163,75 @@ export interface LabState {
 export interface LabEvent {
   readonly type: string;
   readonly node: string;
+  /** When it happened, by the clock of whoever emitted it (a skewed node's clock is off). */
   readonly atMs: number;
+  /** When the Lab received it, by the Lab's clock: what a replay orders events by. */
+  readonly receivedAtMs?: number;
   readonly [field: string]: unknown;
+}
+
+/** A node's health or process changed (what the cards show), `t` on the Lab's time axis. */
+export interface NodeStateChange {
+  readonly t: number;
+  readonly id: string;
+  readonly health: NodeHealth;
+  readonly process: LabProcessState;
+}
+
+/** The checker's counters at one moment: a replay shows the checker as of its slider. */
+export type CheckerSample = { readonly t: number } & Pick<CheckerReport, 'reads' | 'writes' | 'acknowledgedWrites' | 'staleReads' | 'lostWrites' | 'siblingReads'>;
+
+/** The ring as it was from `t` on. */
+export interface RingSample {
+  readonly t: number;
+  readonly ring: LabRing;
+}
+
+/**
+ * A recorded run, as `GET /api/run` exports it and the replay page loads it. Every `t` is in
+ * ms since `startedAtMs` (the Lab's time axis); events carry wall-clock `atMs`/`receivedAtMs`.
+ * Version 1 had no `series`, `trafficSeries`, `nodeStates`, `checkerSeries` or `rings`; a
+ * replay of it shows what it has.
+ */
+export interface LabRun {
+  readonly format: 'nosqldb-lab-run/1' | 'nosqldb-lab-run/2';
+  readonly startedAtMs: number;
+  readonly exportedAtMs: number;
+  /** The Lab's time at export: where the replay's slider ends. */
+  readonly endT?: number;
+  readonly timeAxis?: string;
+  readonly nodes: readonly { readonly id: string; readonly url: string; readonly zone: string }[];
+  readonly traffic?: TrafficConfig;
+  readonly history: readonly HistoryOp[];
+  readonly events: readonly LabEvent[];
+  readonly faults: readonly FaultInterval[];
+  readonly convergence: readonly ConvergenceRecord[];
+  readonly checker: CheckerReport;
+  readonly series?: Readonly<Record<string, readonly MetricPoint[]>>;
+  readonly trafficSeries?: readonly ThroughputPoint[];
+  readonly nodeStates?: readonly NodeStateChange[];
+  readonly checkerSeries?: readonly CheckerSample[];
+  readonly rings?: readonly RingSample[];
+}
+
+/**
+ * One operation of the traffic generator's history, in the shape Jepsen-style checkers read:
+ * invocation and completion times (ms since the Lab started), the process (node) that ran it,
+ * what it did and what came back. Written values are unique strings, so a read names exactly
+ * the writes it saw.
+ */
+export interface HistoryOp {
+  readonly id: number;
+  readonly process: string;
+  readonly f: 'read' | 'write';
+  readonly key: string;
+  /** write: the value written; read: the values returned (siblings: several; not found: []). */
+  readonly value: string | readonly string[] | null;
+  readonly invokeT: number;
+  readonly completeT: number;
+  /** `ok`: acknowledged; `fail`: certainly not done (4xx); `info`: unknown (time-out, 5xx). */
+  readonly type: 'ok' | 'fail' | 'info';
+  readonly status: number;
 }
 
 /** One version of a key as the node API returns it (a 200 body or one sibling of a 300). */

@@ -10,21 +10,34 @@ export interface KvScrape {
   readonly errors: number;
   /** Cumulative bucket counts keyed by upper bound in seconds (`Infinity` for +Inf). */
   readonly buckets: ReadonlyMap<number, number>;
+  /** Gauges the charts draw as they are; null when the node does not export them. */
+  readonly hintsPending: number | null;
+  readonly handoffKeysPending: number | null;
+  readonly keys: number | null;
 }
+
+/** The gauges a chart point copies (src/server/metrics-route.ts names them). */
+const GAUGES = { nosqldb_hints_pending: 'hintsPending', nosqldb_handoff_keys_pending: 'handoffKeysPending', nosqldb_keys: 'keys' } as const;
 
 const LINE = /^([a-zA-Z_:][a-zA-Z0-9_:]*)\{([^}]*)\}\s+(\S+)$/;
 const LABEL = /([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g;
 
-/** Reads the request counters and latency histogram out of Prometheus text. */
+/** Reads the request counters, latency histogram and replication gauges out of Prometheus text. */
 export function parseKvScrape(text: string, atMs: number): KvScrape {
   let count = 0;
   let errors = 0;
   const buckets = new Map<number, number>();
+  const gauges: Record<(typeof GAUGES)[keyof typeof GAUGES], number | null> = { hintsPending: null, handoffKeysPending: null, keys: null };
   for (const line of text.split('\n')) {
     if (line.startsWith('#')) continue;
     const m = LINE.exec(line);
     if (!m) continue;
     const [, name, labelText, valueText] = m;
+    if (Object.hasOwn(GAUGES, name!)) {
+      const v = Number(valueText);
+      if (Number.isFinite(v)) gauges[GAUGES[name as keyof typeof GAUGES]] = v;
+      continue;
+    }
     if (name !== 'nosqldb_http_requests_total' && name !== 'nosqldb_http_request_duration_seconds_bucket') continue;
     const labels: Record<string, string> = {};
     for (const l of labelText!.matchAll(LABEL)) labels[l[1]!] = l[2]!;
@@ -39,7 +52,7 @@ export function parseKvScrape(text: string, atMs: number): KvScrape {
       buckets.set(le, (buckets.get(le) ?? 0) + value);
     }
   }
-  return { atMs, count, errors, buckets };
+  return { atMs, count, errors, buckets, ...gauges };
 }
 
 /**
@@ -62,6 +75,9 @@ export function pointBetween(prev: KvScrape | undefined, next: KvScrape, t: numb
     p50Ms: quantileMs(bounds, delta, 0.5),
     p99Ms: quantileMs(bounds, delta, 0.99),
     errorsPerS: prev ? errors / dtS : 0,
+    hintsPending: next.hintsPending,
+    handoffKeysPending: next.handoffKeysPending,
+    keys: next.keys,
   };
 }
 

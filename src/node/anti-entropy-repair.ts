@@ -35,8 +35,9 @@ export function frameBytes(m: unknown): number {
 export function recordBytesEstimate(r: VersionedRecord): number {
   let n = 64 + Object.keys(r.context).length * 16;
   for (const s of r.siblings) n += 96 + s.value.byteLength + s.contentType.length;
-  // Documents are small CRDT states; count them generously rather than encode them twice.
-  if (r.doc !== undefined) n += 4096;
+  // Documents are small CRDT states plus their idempotency table (~64 bytes a key); count
+  // them generously rather than encode them twice.
+  if (r.doc !== undefined) n += 4096 + 64 * r.doc.idempotency.applied.size;
   return n;
 }
 

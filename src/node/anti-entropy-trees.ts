@@ -1,67 +1,140 @@
 /**
- * One replicated partition's anti-entropy state on this node: its Merkle tree, a segment → key →
- * digest index (the exchange's `EntryLookup`, so a differing segment is answered without a
- * storage scan) and the set of keys it holds as tombstones (the reaper's candidates).
+ * One replicated partition's anti-entropy state on this node: its Merkle tree, the number of
+ * keys it covers and the keys it holds as tombstones (the reaper's candidates).
  *
- * Invariant: the tree is exactly `MerkleTree.fromEntries(index)`. Every change goes through
- * `apply`, which takes the old digest from the index (what the tree last saw), never from the
- * caller, so tree and index cannot drift apart; storage and index can (a missed change, silent
- * corruption), which the periodic rebuild repairs.
+ * Memory is O(segments), not O(keys): the tree is a fixed array of 2^depth leaves, and there
+ * is no resident key → digest index (1,000,000 keys would cost ~150 MB of heap, issue #12).
+ * What an index would give is recomputed when needed:
+ *  - `apply` takes the old digest from a small cache of the digests it applied last, else from
+ *    the `before` record the node hands to change listeners (the record as stored until now),
+ *    so the tree stays exactly `fromEntries(storage)` as long as every change is reported in
+ *    order — which KvNode guarantees (LocalChangeListener);
+ *  - the exchange's `lookup` of a differing segment reads that segment's keys from storage. The
+ *    keys of a partition are grouped by segment once per exchange (`SegmentKeys`) and kept up to
+ *    date by `apply` while an exchange holds them, so a descent that lists many segments scans
+ *    the partition once, not once per segment.
+ * A missed change or silent corruption makes tree and storage drift apart; the periodic rebuild
+ * finds and repairs that.
  */
 import type { Key, PartitionIndex } from '../core/types.ts';
 import { isDeleted, type VersionedRecord } from '../core/siblings.ts';
-import {
-  MerkleTree,
-  segmentOf,
-  type SegmentEntry,
-  type VersionDigest,
-} from '../core/merkle/merkle-tree.ts';
+import { MerkleTree, segmentOf, type SegmentEntry, type VersionDigest } from '../core/merkle/merkle-tree.ts';
 import type { EntryLookup } from '../core/merkle/entry-hashes.ts';
 import type { Storage } from '../storage/storage.ts';
 import { decodeRecord, recordDigest } from './record-codec.ts';
 import { DATA_TABLE, dataKey, dataRange, keyOfDataKey } from './storage-layout.ts';
 
+/**
+ * Digests the tree last applied, for the most recently changed keys of a partition: a hot key's
+ * next change then needs one digest, not two. Bounded (oldest forgotten first); a key not
+ * here has its old digest computed from the `before` record.
+ */
+const RECENT_DIGESTS_MAX = 512;
+
+/** A partition's keys grouped by Merkle segment, for one exchange's lookups. */
+type SegmentKeys = Map<number, Set<Key>>;
+
 export class PartitionTree {
   readonly partition: PartitionIndex;
   readonly tree: MerkleTree;
-  readonly #segments = new Map<number, Map<Key, VersionDigest>>();
+  readonly #storage: Storage;
   readonly #tombstones = new Set<Key>();
   #keys = 0;
+  readonly #recent = new Map<Key, VersionDigest>();
+  #segmentKeys: SegmentKeys | null = null;
+  /** Exchanges currently holding `#segmentKeys`; the grouping is dropped when the last ends. */
+  #holders = 0;
 
-  constructor(partition: PartitionIndex, depth: number) {
+  constructor(storage: Storage, partition: PartitionIndex, depth: number) {
+    this.#storage = storage;
     this.partition = partition;
     this.tree = new MerkleTree(depth);
   }
 
-  /** Records that `key` now holds `after` (undefined = removed from this node). O(depth). */
-  apply(key: Key, after: VersionedRecord | undefined): void {
-    const segment = segmentOf(key, this.tree.depth);
-    let entries = this.#segments.get(segment);
-    const old = entries?.get(key);
+  /**
+   * Records that `key` went from `before` to `after` (undefined = absent on this node). O(depth)
+   * plus two digests. `before` must be what the tree last saw for the key (see the header).
+   */
+  apply(key: Key, before: VersionedRecord | undefined, after: VersionedRecord | undefined): void {
+    const old = before === undefined ? undefined : (this.#recent.get(key) ?? recordDigest(before));
     const next = after === undefined ? undefined : recordDigest(after);
     this.tree.update(key, old, next);
-    if (next === undefined) {
-      if (entries?.delete(key)) this.#keys--;
-      if (entries?.size === 0) this.#segments.delete(segment);
-      this.#tombstones.delete(key);
-      return;
+    this.#recent.delete(key);
+    if (next !== undefined) {
+      this.#recent.set(key, next);
+      if (this.#recent.size > RECENT_DIGESTS_MAX) this.#recent.delete(this.#recent.keys().next().value!);
     }
-    if (entries === undefined) this.#segments.set(segment, (entries = new Map()));
-    if (old === undefined) this.#keys++;
-    entries.set(key, next);
-    if (isDeleted(after!)) this.#tombstones.add(key);
+    if (before === undefined && after !== undefined) this.#keys++;
+    else if (before !== undefined && after === undefined) this.#keys--;
+    if (after !== undefined && isDeleted(after)) this.#tombstones.add(key);
     else this.#tombstones.delete(key);
+    if (this.#segmentKeys !== null && (before === undefined) !== (after === undefined)) {
+      const segment = segmentOf(key, this.tree.depth);
+      let keys = this.#segmentKeys.get(segment);
+      if (after === undefined) keys?.delete(key);
+      else {
+        if (keys === undefined) this.#segmentKeys.set(segment, (keys = new Set()));
+        keys.add(key);
+      }
+    }
   }
 
-  /** The exchange's view of one segment. */
-  readonly lookup: EntryLookup = (segment) => {
-    const entries = this.#segments.get(segment);
-    if (entries === undefined) return [];
-    return [...entries].map(([key, digest]): SegmentEntry => ({ key, digest }));
+  /**
+   * Runs `fn` (one exchange, as initiator) with `lookup` served from a grouping of the
+   * partition's keys by segment, built on first use and shared by concurrent exchanges.
+   */
+  async withLookup<T>(fn: (lookup: EntryLookup) => Promise<T>): Promise<T> {
+    this.#holders++;
+    try {
+      return await fn(this.#lookup);
+    } finally {
+      this.#release();
+    }
+  }
+
+  /** The same for one synchronous step (a responder answering one request). */
+  withLookupSync<T>(fn: (lookup: EntryLookup) => T): T {
+    this.#holders++;
+    try {
+      return fn(this.#lookup);
+    } finally {
+      this.#release();
+    }
+  }
+
+  #release(): void {
+    if (--this.#holders === 0) this.#segmentKeys = null;
+  }
+
+  /** The entries (key, digest) this replica holds in one segment, read from storage. */
+  readonly #lookup: EntryLookup = (segment) => {
+    const keys = this.#groupBySegment().get(segment);
+    if (keys === undefined) return [];
+    const out: SegmentEntry[] = [];
+    for (const key of keys) {
+      const bytes = this.#storage.get(DATA_TABLE, dataKey(this.partition, key));
+      if (bytes === undefined) continue;
+      try {
+        out.push({ key, digest: recordDigest(decodeRecord(bytes)) });
+      } catch {
+        // Unreadable here: left out, so the exchange fetches the peer's version of the key.
+      }
+    }
+    return out;
   };
 
-  digestOf(key: Key): VersionDigest | undefined {
-    return this.#segments.get(segmentOf(key, this.tree.depth))?.get(key);
+  #groupBySegment(): SegmentKeys {
+    if (this.#segmentKeys !== null) return this.#segmentKeys;
+    const grouped: SegmentKeys = new Map();
+    for (const [k] of this.#storage.range(DATA_TABLE, dataRange(this.partition))) {
+      const key = keyOfDataKey(k);
+      const segment = segmentOf(key, this.tree.depth);
+      let keys = grouped.get(segment);
+      if (keys === undefined) grouped.set(segment, (keys = new Set()));
+      keys.add(key);
+    }
+    this.#segmentKeys = grouped;
+    return grouped;
   }
 
   /** Keys held as tombstones (live view; copy before mutating storage while iterating). */
@@ -73,31 +146,40 @@ export class PartitionTree {
     return this.#keys;
   }
 
-  *keys(): Iterable<Key> {
-    for (const entries of this.#segments.values()) yield* entries.keys();
+  /** The state to save at a clean shutdown (anti-entropy-snapshot.ts). */
+  snapshot(): { words: Uint32Array; keys: number; tombstones: Key[] } {
+    return { words: this.tree.copyWords(), keys: this.#keys, tombstones: [...this.#tombstones] };
+  }
+
+  /** A tree restored from a snapshot taken at a clean shutdown, with no storage scan. */
+  static restore(
+    storage: Storage,
+    partition: PartitionIndex,
+    depth: number,
+    saved: { words: Uint32Array; keys: number; tombstones: readonly Key[] },
+  ): PartitionTree {
+    const pt = new PartitionTree(storage, partition, depth);
+    pt.tree.loadWords(saved.words);
+    pt.#keys = saved.keys;
+    for (const key of saved.tombstones) pt.#tombstones.add(key);
+    return pt;
   }
 }
 
 /**
  * Builds a partition's tree from storage, synchronously (so no local change can interleave).
- * A storage range may omit writes that are issued but not yet durable (LMDB, ST3), so the keys
- * also include `alsoKeys` (what the previous tree or the change log knew) and every key's
- * current record is read with `get`, which sees pending writes (ST2).
- * Returns the tree and how many records could not be decoded (left out: a peer repairs them).
+ * The range sees writes still being committed (storage rule ST3), so nothing in flight is
+ * missed. Returns the tree and how many records could not be decoded (left out: a peer
+ * repairs them).
  */
 export function buildPartitionTree(
   storage: Storage,
   partition: PartitionIndex,
   depth: number,
-  alsoKeys: Iterable<Key>,
 ): { tree: PartitionTree; corrupt: number } {
-  const tree = new PartitionTree(partition, depth);
-  const keys = new Set<Key>(alsoKeys);
-  for (const [k] of storage.range(DATA_TABLE, dataRange(partition))) keys.add(keyOfDataKey(k));
+  const tree = new PartitionTree(storage, partition, depth);
   let corrupt = 0;
-  for (const key of keys) {
-    const bytes = storage.get(DATA_TABLE, dataKey(partition, key));
-    if (bytes === undefined) continue;
+  for (const [k, bytes] of storage.range(DATA_TABLE, dataRange(partition))) {
     let record: VersionedRecord;
     try {
       record = decodeRecord(bytes);
@@ -105,7 +187,7 @@ export function buildPartitionTree(
       corrupt++;
       continue;
     }
-    tree.apply(key, record);
+    tree.apply(keyOfDataKey(k), undefined, record);
   }
   return { tree, corrupt };
 }

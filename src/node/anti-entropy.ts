@@ -29,7 +29,7 @@ import type { AeRequest } from '../core/merkle/messages.ts';
 import type { KvNode, NodeExtension } from './kv-node.ts';
 import type { NodeEvent } from './node-events.ts';
 import { errorFromWire, errorToWire, type PeerMessage } from './peer-messages.ts';
-import { buildPartitionTree, type PartitionTree } from './anti-entropy-trees.ts';
+import { buildPartitionTree, PartitionTree } from './anti-entropy-trees.ts';
 import {
   aeReplyFromWire,
   aeRequestFromWire,
@@ -57,8 +57,6 @@ export const REBUILD_INTERVAL_MS_DEFAULT = 60 * 60_000;
 export const PARTITION_PAUSE_MS_DEFAULT = 10;
 /** Exchanges kept for `/admin/status`. */
 const RECENT_EXCHANGES_MAX = 20;
-/** Keys changed in partitions whose tree is not built yet, remembered for the build (ST3 gap). */
-const UNTRACKED_KEYS_MAX = 100_000;
 /** After a peer comes back, exchange this soon rather than at the next interval. */
 const PEER_UP_DELAY_MS = 250;
 /** Rounds that may wait behind the running one (on-demand requests beyond it are refused). */
@@ -128,8 +126,6 @@ export class AntiEntropy implements NodeExtension {
   readonly #pauseMs: number;
   readonly #limits: ExchangeLimits;
   readonly #trees = new Map<PartitionIndex, PartitionTree>();
-  readonly #untracked = new Map<PartitionIndex, Set<string>>();
-  #untrackedCount = 0;
   readonly #rotation = new Map<PartitionIndex, number>();
   #building = false;
   #buildAgain = false;
@@ -156,6 +152,7 @@ export class AntiEntropy implements NodeExtension {
     tombstonesReaped: 0,
     rebuilds: 0,
     treesDrifted: 0,
+    treesRestored: 0,
   };
 
   constructor(node: KvNode, options: AntiEntropyOptions = {}) {
@@ -168,11 +165,9 @@ export class AntiEntropy implements NodeExtension {
     this.#pauseMs = options.partitionPauseMs ?? PARTITION_PAUSE_MS_DEFAULT;
     this.#limits = options.limits ?? exchangeLimitsDefault;
     // Registered before the node starts, so no change of stored data is missed.
-    node.onLocalChange((partition, key, _before, after) => {
-      const pt = this.#trees.get(partition);
-      if (pt !== undefined) pt.apply(key, after);
-      else this.#remember(partition, key);
-    });
+    // A partition without a tree yet needs nothing: its build reads storage, which holds the
+    // change already (ranges see writes in flight, ST3).
+    node.onLocalChange((partition, key, before, after) => this.#trees.get(partition)?.apply(key, before, after));
     node.handlePeerMessages('ae', (from, m) => this.#onAe(from, m));
     node.handlePeerMessages('fetch', (from, m) => this.#onFetch(from, m));
   }
@@ -199,6 +194,38 @@ export class AntiEntropy implements NodeExtension {
     if (this.#roundTimer !== null) clock.clearTimeout(this.#roundTimer);
     if (this.#rebuildTimer !== null) clock.clearTimeout(this.#rebuildTimer);
     this.#unsubscribe?.();
+  }
+
+  /**
+   * Every tree, for the node's clean-shutdown state: the next start restores them instead of
+   * scanning storage. Leaves as base64 (the node's meta records are JSON).
+   */
+  snapshot(): unknown {
+    const trees = [...this.#trees].map(([p, pt]) => {
+      const { words, keys, tombstones } = pt.snapshot();
+      return [p, Buffer.from(words.buffer, words.byteOffset, words.byteLength).toString('base64'), keys, tombstones];
+    });
+    return { depth: this.depth, trees };
+  }
+
+  /** Restores trees saved by `snapshot`; anything malformed is skipped (and built from storage). */
+  restore(saved: unknown): void {
+    const { depth, trees } = (saved ?? {}) as { depth?: unknown; trees?: unknown };
+    if (depth !== this.depth || !Array.isArray(trees)) return;
+    const wordCount = 4 * 2 ** this.depth;
+    for (const t of trees as unknown[]) {
+      if (!Array.isArray(t) || t.length !== 4) continue;
+      const [p, b64, keys, tombstones] = t as unknown[];
+      if (typeof p !== 'number' || !Number.isInteger(p) || p < 0 || typeof b64 !== 'string') continue;
+      if (typeof keys !== 'number' || !Number.isSafeInteger(keys) || keys < 0) continue;
+      if (!Array.isArray(tombstones) || !tombstones.every((k) => typeof k === 'string')) continue;
+      const bytes = Buffer.from(b64, 'base64');
+      if (bytes.byteLength !== 4 * wordCount) continue;
+      const words = new Uint32Array(wordCount);
+      new Uint8Array(words.buffer).set(bytes);
+      this.#trees.set(p, PartitionTree.restore(this.#node.services.storage, p, this.depth, { words, keys, tombstones }));
+      this.#totals.treesRestored++;
+    }
   }
 
   #onEvent(e: NodeEvent): void {
@@ -230,29 +257,11 @@ export class AntiEntropy implements NodeExtension {
 
   // ------------------------------------------------------------------ trees
 
-  #remember(partition: PartitionIndex, key: string): void {
-    if (this.#untrackedCount >= UNTRACKED_KEYS_MAX) return;
-    let keys = this.#untracked.get(partition);
-    if (keys === undefined) this.#untracked.set(partition, (keys = new Set()));
-    if (!keys.has(key)) {
-      keys.add(key);
-      this.#untrackedCount++;
-    }
-  }
-
-  #forget(partition: PartitionIndex): Set<string> {
-    const keys = this.#untracked.get(partition) ?? new Set<string>();
-    this.#untrackedCount -= keys.size;
-    this.#untracked.delete(partition);
-    return keys;
-  }
-
   /** Follows the ring: drops trees of partitions lost, builds those gained (in the background). */
   #syncPartitions(): void {
     if (this.#closed) return;
     const wanted = new Set(this.#node.replicatedPartitions());
     for (const p of [...this.#trees.keys()]) if (!wanted.has(p)) this.#trees.delete(p);
-    for (const p of [...this.#untracked.keys()]) if (!wanted.has(p)) this.#forget(p);
     if ([...wanted].some((p) => !this.#trees.has(p))) void this.#buildMissing();
   }
 
@@ -281,13 +290,7 @@ export class AntiEntropy implements NodeExtension {
             )
               continue;
           }
-          const { tree } = buildPartitionTree(
-            this.#node.services.storage,
-            p,
-            this.depth,
-            this.#untracked.get(p) ?? [],
-          );
-          this.#forget(p);
+          const { tree } = buildPartitionTree(this.#node.services.storage, p, this.depth);
           this.#trees.set(p, tree);
         }
       } while (this.#buildAgain);
@@ -315,10 +318,7 @@ export class AntiEntropy implements NodeExtension {
         }
         if (this.#closed) break;
         if (this.#trees.get(p) !== old) continue;
-        const { tree } = buildPartitionTree(this.#node.services.storage, p, this.depth, [
-          ...old.keys(),
-          ...(this.#untracked.get(p) ?? []),
-        ]);
+        const { tree } = buildPartitionTree(this.#node.services.storage, p, this.depth);
         partitions++;
         if (!tree.tree.equals(old.tree)) drifted.push(p);
         this.#trees.set(p, tree);
@@ -503,30 +503,24 @@ export class AntiEntropy implements NodeExtension {
       const first = startExchange(pt.partition, pt.tree, this.#limits);
       let state = first.state;
       let request: AeRequest = first.message;
-      for (;;) {
-        roundTrips++;
-        const reply = await this.#ask(peer, pt.partition, request, timeoutMs, meter);
-        if (reply.type === 'tomb-check-reply' || reply.type === 'tomb-reap-reply')
-          throw new KvError('KV_BAD_REQUEST', `unexpected ${reply.type}`);
-        const step = receiveReply(state, pt.tree, pt.lookup, reply);
-        if (step.kind === 'failed')
-          throw new KvError('KV_INTERNAL', `exchange failed: ${step.reason}`);
-        if (step.kind === 'send') {
+      // The descent's segment lookups share one scan of the partition's keys (withLookup).
+      const result = await pt.withLookup(async (lookup) => {
+        for (;;) {
+          roundTrips++;
+          const reply = await this.#ask(peer, pt.partition, request, timeoutMs, meter);
+          if (reply.type === 'tomb-check-reply' || reply.type === 'tomb-reap-reply')
+            throw new KvError('KV_BAD_REQUEST', `unexpected ${reply.type}`);
+          const step = receiveReply(state, pt.tree, lookup, reply);
+          if (step.kind === 'failed')
+            throw new KvError('KV_INTERNAL', `exchange failed: ${step.reason}`);
+          if (step.kind === 'done') return step.result;
           state = step.state;
           request = step.message;
-          continue;
         }
-        segmentsDiffering = step.result.segmentsDiffering;
-        keysSent = await pushRecords(this.#node, peer, step.result.keysToSend, timeoutMs, meter);
-        keysFetched = await fetchRecords(
-          this.#node,
-          peer,
-          step.result.keysToFetch,
-          timeoutMs,
-          meter,
-        );
-        break;
-      }
+      });
+      segmentsDiffering = result.segmentsDiffering;
+      keysSent = await pushRecords(this.#node, peer, result.keysToSend, timeoutMs, meter);
+      keysFetched = await fetchRecords(this.#node, peer, result.keysToFetch, timeoutMs, meter);
     } catch (e) {
       error = e instanceof Error ? e.message : String(e);
     }
@@ -583,7 +577,7 @@ export class AntiEntropy implements NodeExtension {
           {
             node: this.#node,
             graceMs: this.tombstoneGraceMs,
-            nowMs: this.#node.services.clock.now(),
+            nowMs: this.#node.services.wallNow(),
             ask: (peer, partition, msg) =>
               this.#ask(peer, partition, msg, this.#node.config.requestTimeoutMs, meter),
           },
@@ -633,7 +627,7 @@ export class AntiEntropy implements NodeExtension {
               'KV_UNAVAILABLE',
               `${this.#node.id} holds no tree for partition ${m.partition}`,
             );
-          reply({ msg: aeToWire(answerRequest(pt.tree, pt.lookup, req, this.#limits)) });
+          reply({ msg: aeToWire(pt.withLookupSync((lookup) => answerRequest(pt.tree, lookup, req, this.#limits))) });
         }
       }
     } catch (e) {

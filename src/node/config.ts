@@ -30,7 +30,7 @@ export interface NodeConfig {
   readonly hintDeliveryIntervalMs: number;
   /** Hints per delivery batch (one batch in flight per target). */
   readonly hintBatchSize: number;
-  /** Idempotency keys remembered per CRDT document (besides the 24 h window). */
+  /** Idempotency keys remembered per CRDT document, at least (besides the 24 h window; swept at +10%). */
   readonly idempotencyKeysMax: number;
   readonly antiEntropyIntervalMs: number;
   /** Anti-entropy: how long a tombstone every replica holds is kept before it is reaped (default 5 min). */
@@ -57,8 +57,9 @@ export const DEFAULTS = {
   hintDeliveryIntervalMs: 500,
   hintBatchSize: 200,
   // Exactly-once holds for a retry whose first attempt is among a document's last 10,000 keyed
-  // updates (and within 24 h). The whole document is rewritten on every update, so this is a
-  // cost (about 600 KB at the bound) traded against how long an outage dedup survives.
+  // updates (and within 24 h). The table is stored one row per key apart from its document
+  // (document-tables.ts), so the bound costs disk (~60 bytes a key) and the size of a full-state
+  // transfer (~600 KB), not time per update.
   idempotencyKeysMax: 10_000,
   antiEntropyIntervalMs: 10_000,
 } as const;

@@ -5,7 +5,7 @@ import type { Transport } from '../transport/transport.ts';
 import type { VersionedRecord } from '../core/siblings.ts';
 import { coordinateWrite, isDeleted, liveSiblings, sameVersions, syncRecords } from '../core/siblings.ts';
 import { decodeContext } from '../core/context.ts';
-import { applyPatch, emptyDocument, parsePatch, prune } from '../core/crdt/index.ts';
+import { applyPatch, emptyDocument, parsePatch, retryState } from '../core/crdt/index.ts';
 import { emptyVector } from '../core/version-vector.ts';
 import type { ClusterView, MemberInfo } from '../core/membership.ts';
 import { claim, mergeViews, sameView, viewFromWire, viewToWire } from '../core/membership.ts';
@@ -17,7 +17,8 @@ import type { ForwardedWrite, PeerMessage } from './peer-messages.ts';
 import { errorFromWire, errorToWire } from './peer-messages.ts';
 import { decodeRecord, encodeRecord, recordFromWire, recordToWire } from './record-codec.ts';
 import type { WireRecord } from './record-codec.ts';
-import { dataKey, dataRange, keyOfDataKey, META_TABLE, DATA_TABLE, VIEW_META_KEY } from './storage-layout.ts';
+import { dataKey, dataRange, keyOfDataKey, META_TABLE, DATA_TABLE, VIEW_META_KEY, DOC_TABLES_TABLE } from './storage-layout.ts';
+import { DocumentTables, type LoadedRows } from './document-tables.ts';
 import { EventHub } from './node-events.ts';
 import { compareUtf8 } from '../storage/utf8-order.ts';
 import { PhiAccrualDetector } from '../core/failure-detector.ts';
@@ -30,6 +31,13 @@ export interface NodeDeps {
   readonly storage: Storage;
   readonly transport: Transport<PeerMessage>;
   readonly clock: Clock;
+  /**
+   * The wall clock for times stored in data and shown to people: versions' `writtenAtMs`, LWW
+   * register timestamps, idempotency ages, tombstone grace, event times. Default `clock.now`.
+   * A clock-skew fault moves only this one (src/server/clock-skew.ts), so the failure detector,
+   * deadlines and timers keep measuring real intervals while the node's timestamps are off.
+   */
+  readonly wallClock?: () => number;
   readonly random: () => number;
   /** Learns a seed's id and peer address (HTTP in the server, a table in the simulator). */
   readonly discoverSeed?: (seed: string) => Promise<{ id: NodeId; peer: PeerAddress }>;
@@ -51,6 +59,8 @@ export type LocalChangeListener = (
 export interface NodeServices {
   readonly storage: Storage;
   readonly clock: Clock;
+  /** The wall clock (NodeDeps.wallClock): for times compared with stored timestamps. */
+  wallNow(): number;
   readonly random: () => number;
   send(to: NodeId, m: PeerMessage): boolean;
   request(to: NodeId, make: (id: number) => PeerMessage, timeoutMs: number): Promise<PeerMessage>;
@@ -66,6 +76,10 @@ export interface NodeExtension {
   close(): Promise<void> | void;
   /** Its part of `/admin/status`. */
   status(): Record<string, unknown>;
+  /** State worth keeping across a clean restart (saved by `close`, after the last change). */
+  snapshot?(): unknown;
+  /** Called before `start` with what `snapshot` saved, when the node last stopped cleanly. */
+  restore?(saved: unknown): void;
 }
 
 /** Where one copy of a request goes: a replica, or a fallback holding a hint for one. */
@@ -117,10 +131,13 @@ export class KvNode {
   readonly #storage: Storage;
   readonly #transport: Transport<PeerMessage>;
   readonly #clock: Clock;
+  readonly #wallNow: () => number;
   readonly #random: () => number;
   readonly #discoverSeed: NodeDeps['discoverSeed'];
   readonly #detector: PhiAccrualDetector;
   readonly hints: HintStore;
+  /** CRDT documents' idempotency tables, stored apart from the documents (document-tables.ts). */
+  readonly #tables: DocumentTables;
   readonly handoff: PartitionHandoff;
   #memberStates = new Map<NodeId, 'up' | 'suspect' | 'down'>();
   #lastRedialMs = new Map<NodeId, number>();
@@ -136,6 +153,8 @@ export class KvNode {
   #seedIds = new Map<string, NodeId>();
   #closed = false;
   readonly stats = { keys: 0, tombstones: 0, readRepairs: 0, forwarded: 0 };
+  /** Whether the last start restored counts and trees saved by a clean shutdown (no scan). */
+  restoredFromSnapshot = false;
   readonly #changeListeners: LocalChangeListener[] = [];
   readonly #extensions = new Map<string, (from: NodeId, m: PeerMessage) => void>();
   readonly #attached: NodeExtension[] = [];
@@ -147,17 +166,21 @@ export class KvNode {
     this.#storage = deps.storage;
     this.#transport = deps.transport;
     this.#clock = deps.clock;
+    const clock = deps.clock;
+    this.#wallNow = deps.wallClock ?? (() => clock.now());
     this.#random = deps.random;
     this.#discoverSeed = deps.discoverSeed;
     this.startedAtMs = deps.clock.now();
     this.#detector = new PhiAccrualDetector({ firstIntervalMs: deps.config.gossipIntervalMs, acceptablePauseMs: deps.config.gossipIntervalMs });
-    this.hints = new HintStore(deps.storage, deps.config.hintsPerTargetMax);
+    this.hints = new HintStore(deps.storage, deps.config.hintsPerTargetMax, { keysMax: deps.config.idempotencyKeysMax, now: () => this.#wallNow() });
+    this.#tables = new DocumentTables(deps.storage, DOC_TABLES_TABLE, deps.config.idempotencyKeysMax);
     this.handoff = new PartitionHandoff({
       storage: deps.storage,
       now: () => this.#clock.now(),
       request: (to, make, timeoutMs) => this.#request(to, make, timeoutMs),
       isUp: (id) => this.memberState(id) === 'up',
       removeIfUnchanged: (key, bytes) => this.#removeIfUnchanged(key, bytes),
+      fullRecord: (k, bytes) => this.#tables.withTable(k, decodeRecord(bytes)),
       emit: (type, fields) => this.#emit(type, fields),
       sleep: (ms) => new Promise((r) => this.#clock.setTimeout(r, ms)),
       advertise: (partitions) => this.#advertiseHandoff(partitions),
@@ -176,7 +199,15 @@ export class KvNode {
     const restored = saved ? viewFromWire(decodeMeta(saved)) : undefined;
     const self = this.#selfInfo(restored?.members.get(this.id));
     this.#view = { members: new Map(restored?.members ?? []).set(this.id, self), ring: restored?.ring ?? null };
-    this.#countKeys();
+    const clean = cleanShutdownFromWire(this.#storage.get(META_TABLE, CLEAN_SHUTDOWN_KEY));
+    if (clean !== undefined) {
+      // Valid only until the first change: forget it (durably) before anything can change.
+      await this.#storage.write([{ type: 'del', table: META_TABLE, key: CLEAN_SHUTDOWN_KEY }]);
+      this.stats.keys = clean.keys;
+      this.stats.tombstones = clean.tombstones;
+      for (const ext of this.#attached) if (clean.extensions[ext.name] !== undefined) ext.restore?.(clean.extensions[ext.name]);
+    } else this.#countKeys();
+    this.restoredFromSnapshot = clean !== undefined;
     this.#transport.onMessage((from, m) => this.#onPeerMessage(from, m));
     this.#applyPeers();
     this.#claim();
@@ -197,7 +228,25 @@ export class KvNode {
     this.#pending.clear();
     for (const ext of this.#attached) await ext.close();
     await this.#transport.close();
+    await this.#saveCleanShutdown();
     await this.#storage.close();
+  }
+
+  /**
+   * After the last change (transport closed, no request in progress): saves the key counts and
+   * the extensions' snapshots (the Merkle trees), so the next start needs no scan of the data —
+   * a node with 1,000,000 keys serves in a few seconds (issue #12). A crash leaves no snapshot,
+   * and the next start counts and builds from storage as before.
+   */
+  async #saveCleanShutdown(): Promise<void> {
+    try {
+      const extensions: Record<string, unknown> = {};
+      for (const ext of this.#attached) if (ext.snapshot) extensions[ext.name] = ext.snapshot();
+      const saved: CleanShutdown = { keys: this.stats.keys, tombstones: this.stats.tombstones, extensions };
+      await this.#storage.write([{ type: 'put', table: META_TABLE, key: CLEAN_SHUTDOWN_KEY, value: encodeMeta(saved) }]);
+    } catch {
+      // Nothing saved: the next start scans, as after a crash.
+    }
   }
 
   #selfInfo(previous: MemberInfo | undefined): MemberInfo {
@@ -343,7 +392,7 @@ export class KvNode {
     const before = decodeRecord(now);
     if (isDeleted(before)) this.stats.tombstones--;
     else this.stats.keys--;
-    const durable = this.#storage.write([{ type: 'del', table: DATA_TABLE, key: k }]);
+    const durable = this.#storage.write([{ type: 'del', table: DATA_TABLE, key: k }, ...(before.doc ? this.#tables.removeOps(k) : [])]);
     for (const fn of this.#changeListeners) fn(partition, key, before, undefined);
     await storageErrors(durable);
     return true;
@@ -478,6 +527,21 @@ export class KvNode {
   readLocal(key: string): VersionedRecord | undefined {
     const ring = this.#view.ring;
     if (!ring) return undefined;
+    const k = dataKey(partitionOfKey(ring, key), key);
+    const bytes = this.#storage.get(DATA_TABLE, k);
+    // A document comes with its whole idempotency table: this is what replicas exchange.
+    return bytes ? this.#tables.withTable(k, decodeRecord(bytes)) : undefined;
+  }
+
+  /**
+   * What this node stores for a key, a document without its idempotency table: its row (fields,
+   * compensations, the table's causal context), all that `documentView` and comparing replicas
+   * need (CRDT12), read in O(row) whatever the table's size. For answers only: a row's `seen`
+   * dots lack their entries, so it is never merged into any replica's state (`readLocal` is).
+   */
+  readView(key: string): VersionedRecord | undefined {
+    const ring = this.#view.ring;
+    if (!ring) return undefined;
     const bytes = this.#storage.get(DATA_TABLE, dataKey(partitionOfKey(ring, key), key));
     return bytes ? decodeRecord(bytes) : undefined;
   }
@@ -491,17 +555,35 @@ export class KvNode {
     const ring = this.#view.ring;
     if (!ring) throw new KvError('KV_UNAVAILABLE', 'the cluster has no ring yet (still forming)');
     const k = dataKey(partitionOfKey(ring, key), key);
+    if (incoming.doc) return this.#mergeDocument(partitionOfKey(ring, key), key, k, incoming);
     const bytes = this.#storage.get(DATA_TABLE, k);
     const local = bytes ? decodeRecord(bytes) : undefined;
-    let merged = syncRecords(local, incoming)!;
+    const merged = syncRecords(local, incoming)!;
     // Nothing new, but the stored copy may not be durable yet: whoever acknowledges must wait
     // for the write that is still in flight.
     if (local && sameVersions(local, merged)) return { merged: local, durable: this.#inflight.get(k) ?? Promise.resolve() };
-    // Documents' idempotency tables are bounded on every replica, not only on coordinators.
-    if (merged.doc) merged = { ...merged, doc: prune(merged.doc, this.#clock.now(), { entriesMax: this.config.idempotencyKeysMax }) };
     this.#trackCounts(local, merged);
     const durable = this.#track(k, storageErrors(this.#storage.write([{ type: 'put', table: DATA_TABLE, key: k, value: encodeRecord(merged) }])));
     for (const fn of this.#changeListeners) fn(partitionOfKey(ring, key), key, local, merged);
+    return { merged, durable };
+  }
+
+  /**
+   * #mergeLocal for a record carrying a document (a delta, or a replica's full state): reads the
+   * stored document with only the table rows of the keys the incoming one carries, merges, and
+   * writes what changed (document-tables.ts), so the cost follows the incoming state, not the
+   * size of the stored table. Same synchronous read-then-write step as #mergeLocal.
+   */
+  #mergeDocument(partition: PartitionIndex, key: string, k: string, incoming: VersionedRecord): { merged: VersionedRecord; durable: Promise<void> } {
+    const bytes = this.#storage.get(DATA_TABLE, k);
+    const stored = bytes ? decodeRecord(bytes) : undefined;
+    const { record: local, rows } = this.#tables.withRows(k, stored, incoming.doc?.idempotency.applied.keys() ?? []);
+    const merged = syncRecords(local, incoming)!;
+    const write = this.#tables.store(DATA_TABLE, k, bytes, rows, merged, this.#wallNow());
+    if (local && write === undefined) return { merged: local, durable: this.#inflight.get(k) ?? Promise.resolve() };
+    this.#trackCounts(stored, merged);
+    const durable = this.#track(k, storageErrors(write ?? Promise.resolve()));
+    for (const fn of this.#changeListeners) fn(partition, key, local, merged);
     return { merged, durable };
   }
 
@@ -567,7 +649,15 @@ export class KvNode {
 
   // ---------------------------------------------------------------- client operations
 
-  /** A quorum read (Dynamo §4.5): ask the N replicas, answer after R, repair the stale ones. */
+  /**
+   * A quorum read (Dynamo §4.5): ask the N replicas, answer after R, repair the stale ones.
+   * Replicas answer with views (`readView`: a document without its idempotency table), so a read
+   * costs O(row) whatever the table's size. Merging views gives the answer merging full states
+   * would, except for compensations that only a meeting of the tables can create (one key
+   * applied by two coordinators that had not seen each other's application): when no reply
+   * alone holds the merged row (replicas concurrent), the answer is made from full states
+   * instead. The views are never stored: read repair of a document pushes full states.
+   */
   async get(key: string, opts: ReadOptions): Promise<ReadResult> {
     const { partition, replicas, targets } = this.#targets(key);
     // Nodes still handing this partition over after a ring change answer too (started now, in
@@ -575,7 +665,7 @@ export class KvNode {
     // replicas yet, and R of the new replicas alone could miss it.
     const handingOff = this.#handoffSources(partition, targets.map((t) => t.node));
     const fromSources = handingOff.map((n) =>
-      this.#request(n, (id) => ({ t: 'get', id, key }), opts.timeoutMs).then(
+      this.#request(n, (id) => ({ t: 'get', id, key, view: true }), opts.timeoutMs).then(
         (m) => (m.t === 'get-r' && !m.err && m.rec ? recordFromWire(m.rec) : undefined),
         () => undefined,
       ),
@@ -585,6 +675,8 @@ export class KvNode {
     // Only primary replicas' answers take part in read repair; fallbacks hold hints.
     const got = new Map<NodeId, VersionedRecord | undefined>();
     const asked = new Set(targets.map((t) => t.node));
+    /** Replies used for the answer: node → the replica it answered for (a fallback: its hints). */
+    const answered = new Map<NodeId, NodeId | undefined>();
     const id = this.#nextRequestId++;
     const finish = new Promise<void>((resolve) => {
       const timer = this.#clock.setTimeout(() => {
@@ -605,6 +697,7 @@ export class KvNode {
           try {
             const rec = m.rec ? recordFromWire(m.rec) : undefined;
             if (replicas.includes(from)) got.set(from, rec);
+            answered.set(from, targets.find((t) => t.node === from)?.hint);
             call.succeed(from, rec);
           } catch {
             call.fail(from);
@@ -616,15 +709,16 @@ export class KvNode {
         if (down) call.fail(n);
         else if (n === this.id) {
           try {
-            let rec = this.readLocal(key);
-            if (hint !== undefined) rec = syncRecords(rec, this.hints.read(hint, this.#dataKeyOf(key)));
+            let rec = this.readView(key);
+            if (hint !== undefined) rec = syncRecords(rec, this.hints.readView(hint, this.#dataKeyOf(key)));
             // Only a primary replica's copy takes part in read repair; a fallback holds hints.
             else got.set(n, rec);
+            answered.set(n, hint);
             call.succeed(n, rec);
           } catch {
             call.fail(n);
           }
-        } else if (!this.#transport.send(n, hint ? { t: 'get', id, key, hint } : { t: 'get', id, key })) call.fail(n);
+        } else if (!this.#transport.send(n, hint ? { t: 'get', id, key, hint, view: true } : { t: 'get', id, key, view: true })) call.fail(n);
       }
       settleAll();
     });
@@ -634,11 +728,38 @@ export class KvNode {
       this.#readRepair(key, got);
     });
     if (!outcome.ok) throw quorumError('read', outcome, r);
+    const readers = [...answered];
+    const views = [...outcome.values, ...(await Promise.all(fromSources))];
+    const selfHandingOff = !targets.some((t) => t.node === this.id) && this.handoff.pending().includes(partition);
+    if (selfHandingOff) views.push(this.readView(key));
     let merged: VersionedRecord | undefined;
-    for (const rec of outcome.values) merged = syncRecords(merged, rec);
-    for (const rec of await Promise.all(fromSources)) merged = syncRecords(merged, rec);
-    if (!targets.some((t) => t.node === this.id) && this.handoff.pending().includes(partition)) merged = syncRecords(merged, this.readLocal(key));
+    for (const rec of views) merged = syncRecords(merged, rec);
+    if (merged?.doc && !views.some((rec) => sameVersions(rec, merged))) {
+      // Concurrent replicas: their tables may hold applications of one key that only a merge of
+      // the tables compensates. Answer from their full states (the views too: a failed read
+      // must not take its replica's writes out of the answer).
+      const full = [...readers, ...handingOff.map((n): [NodeId, undefined] => [n, undefined])].map(([n, hint]) =>
+        this.#readFull(n, key, hint, opts.timeoutMs).catch(() => undefined),
+      );
+      if (selfHandingOff) full.push(Promise.resolve(this.readLocal(key)));
+      for (const rec of await Promise.all(full)) merged = syncRecords(merged, rec);
+    }
     return { record: merged, replied: outcome.succeeded };
+  }
+
+  /**
+   * A node's full state of a key (a document with its whole table; with `hint`, merged with the
+   * hints it holds for that replica), as transfers need it. Rejects when the node fails to answer.
+   */
+  async #readFull(node: NodeId, key: string, hint: NodeId | undefined, timeoutMs: number): Promise<VersionedRecord | undefined> {
+    if (node === this.id) {
+      const rec = this.readLocal(key);
+      return hint === undefined ? rec : syncRecords(rec, this.hints.read(hint, this.#dataKeyOf(key)));
+    }
+    const m = await this.#request(node, (id) => (hint === undefined ? { t: 'get', id, key } : { t: 'get', id, key, hint }), timeoutMs);
+    if (m.t !== 'get-r') throw new KvError('KV_INTERNAL', 'unexpected reply');
+    if (m.err) throw errorFromWire(m.err);
+    return m.rec ? recordFromWire(m.rec) : undefined;
   }
 
   /** Members (other than `except`) that advertise an unfinished handoff of `partition`. */
@@ -650,24 +771,53 @@ export class KvNode {
     return out;
   }
 
-  /** After all replicas answered (or the time-out), push the merged version to stale ones. */
+  /**
+   * After all replicas answered (or the time-out), push the merged version to stale ones. `got`
+   * holds views: the stale replicas are found by comparing rows (CRDT12), but a view must never
+   * be stored, so a document is repaired with full states (`#repairDocument`).
+   */
   #readRepair(key: string, got: Map<NodeId, VersionedRecord | undefined>): void {
     if (this.#closed || got.size < 2) return;
     let merged: VersionedRecord | undefined;
     for (const rec of got.values()) merged = syncRecords(merged, rec);
     if (!merged) return;
-    for (const [node, rec] of got) {
-      if (sameVersions(rec, merged)) continue;
+    const stale = [...got].filter(([, rec]) => !sameVersions(rec, merged)).map(([node]) => node);
+    for (const node of stale) {
       this.stats.readRepairs++;
       this.#emit('read-repair', { key, replica: node });
-      if (node === this.id) void this.#mergeLocal(key, merged).durable.catch(() => undefined);
-      else this.#transport.send(node, { t: 'put', id: 0, key, rec: recordToWire(merged), ack: false });
     }
+    if (stale.length === 0) return;
+    if ([...got.values()].some((rec) => rec?.doc)) void this.#repairDocument(key, [...got.keys()], stale);
+    else for (const node of stale) this.#pushRepair(key, node, merged);
   }
 
-  /** What this node itself stores for a key (`?local=true`). */
+  /**
+   * Read repair of a document: the full state pushed to the stale replicas is read from a fresh
+   * one (this node's own copy when it is fresh: no round trip), or, when every replica is stale
+   * (concurrent), from all of them. It costs a full-state read, but only when replicas differ.
+   * A source that fails to answer is left out; anti-entropy and hints still converge them.
+   */
+  async #repairDocument(key: string, replicas: readonly NodeId[], stale: readonly NodeId[]): Promise<void> {
+    const fresh = replicas.filter((n) => !stale.includes(n));
+    const sources = fresh.includes(this.id) ? [this.id] : fresh.length > 0 ? fresh.slice(0, 1) : replicas;
+    const timeoutMs = this.config.requestTimeoutMs;
+    let full: VersionedRecord | undefined;
+    for (const rec of await Promise.all(sources.map((n) => this.#readFull(n, key, undefined, timeoutMs).catch(() => undefined)))) {
+      full = syncRecords(full, rec);
+    }
+    if (!full || this.#closed) return;
+    for (const node of stale) this.#pushRepair(key, node, full);
+  }
+
+  /** Merges a full state into one replica's copy of a key (this node's or, unacknowledged, a peer's). */
+  #pushRepair(key: string, node: NodeId, rec: VersionedRecord): void {
+    if (node === this.id) void this.#mergeLocal(key, rec).durable.catch(() => undefined);
+    else this.#transport.send(node, { t: 'put', id: 0, key, rec: recordToWire(rec), ack: false });
+  }
+
+  /** What this node itself stores for a key (`?local=true`): a view, a document without its table. */
   getLocal(key: string): VersionedRecord | undefined {
-    return this.readLocal(key);
+    return this.readView(key);
   }
 
   /**
@@ -734,7 +884,7 @@ export class KvNode {
       value: req.value,
       contentType: req.contentType,
       deleted: req.kind === 'del',
-      writtenAtMs: this.#clock.now(),
+      writtenAtMs: this.#wallNow(),
     });
     // Stored durably here first: a dot must never reach another replica before it is safe on
     // its coordinator (see coordinateWrite).
@@ -747,25 +897,31 @@ export class KvNode {
   /**
    * A field update (CRDT document): applied by this replica to its own durable state, under
    * its own actor (so its counter entries and set dots are never reused), stored, then only
-   * the delta is sent to the other replicas. A retry with a known Idempotency-Key changes
-   * nothing but is replicated again in full, so a first attempt that reached too few replicas
-   * still gets to W.
+   * the delta is sent to the other replicas. The document is read with only the table row of
+   * the request's Idempotency-Key (document-tables.ts), so the cost does not grow with the
+   * table. A retry with a known key changes nothing but is replicated again (the document and
+   * that key's entry, `retryState`), so a first attempt that reached too few replicas still
+   * gets to W.
    */
   async #coordinatePatch(req: ForwardedWrite): Promise<WriteResult> {
-    const local = this.readLocal(req.key);
-    if (local && liveSiblings(local).length > 0) {
+    const k = this.#dataKeyOf(req.key);
+    const bytes = this.#storage.get(DATA_TABLE, k);
+    const stored = bytes ? decodeRecord(bytes) : undefined;
+    if (stored && liveSiblings(stored).length > 0) {
       throw new KvError('KV_TYPE_MISMATCH', 'this key holds a plain value; replace it with PUT (or DELETE it) before using field updates', { holds: 'value' });
     }
     const patch = parsePatch(parseJson(req.value));
-    const now = this.#clock.now();
+    const now = this.#wallNow();
+    const idempotencyKey = req.idempotencyKey ?? undefined;
+    const { record: local, rows } = this.#tables.withRows(k, stored, idempotencyKey === undefined ? [] : [idempotencyKey]);
     const base = local?.doc ?? emptyDocument();
-    const result = applyPatch(base, patch, { actor: this.id, nowMs: now, ...(req.idempotencyKey ? { idempotencyKey: req.idempotencyKey } : {}) });
-    if (result.duplicate && local) {
-      await this.#replicate(req.key, local, req.w, req.timeoutMs);
+    const result = applyPatch(base, patch, { actor: this.id, nowMs: now, ...(idempotencyKey === undefined ? {} : { idempotencyKey }) });
+    if (result.duplicate && local && idempotencyKey !== undefined) {
+      await this.#replicate(req.key, { ...local, doc: retryState(base, idempotencyKey) }, req.w, req.timeoutMs);
       return { record: local, coordinator: this.id, duplicate: true };
     }
     const record: VersionedRecord = { context: local?.context ?? emptyVector(), siblings: local?.siblings ?? [], doc: result.state };
-    await this.#replaceLocal(req.key, local, record);
+    await this.#replaceLocal(req.key, k, { bytes, stored, rows }, record);
     const delta: VersionedRecord = { context: emptyVector(), siblings: [], doc: result.delta };
     await this.#replicate(req.key, delta, req.w, req.timeoutMs);
     return { record, coordinator: this.id, duplicate: false };
@@ -825,15 +981,17 @@ export class KvNode {
     }
   }
 
-  /** Stores a record computed from `before` in the same synchronous step (no merge: pruning). */
-  #replaceLocal(key: string, before: VersionedRecord | undefined, after: VersionedRecord): Promise<void> {
+  /**
+   * Stores a document computed from `before` (read by #coordinatePatch in the same synchronous
+   * step, with the table rows it needed): the document's row and the table rows that changed.
+   */
+  #replaceLocal(key: string, k: string, before: { bytes: Uint8Array | undefined; stored: VersionedRecord | undefined; rows: LoadedRows }, after: VersionedRecord): Promise<void> {
     const ring = this.#view.ring;
     if (!ring) throw new KvError('KV_UNAVAILABLE', 'the cluster has no ring yet (still forming)');
-    const partition = partitionOfKey(ring, key);
-    this.#trackCounts(before, after);
-    const k = dataKey(partition, key);
-    const durable = this.#track(k, storageErrors(this.#storage.write([{ type: 'put', table: DATA_TABLE, key: k, value: encodeRecord(after) }])));
-    for (const fn of this.#changeListeners) fn(partition, key, before, after);
+    const write = this.#tables.store(DATA_TABLE, k, before.bytes, before.rows, after, this.#wallNow());
+    this.#trackCounts(before.stored, after);
+    const durable = this.#track(k, storageErrors(write ?? this.#inflight.get(k) ?? Promise.resolve()));
+    for (const fn of this.#changeListeners) fn(partitionOfKey(ring, key), key, before.stored, after);
     return durable;
   }
 
@@ -886,6 +1044,7 @@ export class KvNode {
     return {
       storage: this.#storage,
       clock: this.#clock,
+      wallNow: () => this.#wallNow(),
       random: this.#random,
       send: (to, m) => this.#transport.send(to, m),
       request: (to, make, timeoutMs) => this.#request(to, make, timeoutMs),
@@ -931,7 +1090,7 @@ export class KvNode {
         if (this.#closed || this.memberState(target) !== 'up') return;
         const batch = this.hints.batch(target, this.config.hintBatchSize);
         if (batch.length === 0) return;
-        const entries = batch.map((h): [string, WireRecord] => [h.dataKey.slice(5), recordToWire(decodeRecord(h.bytes))]);
+        const entries = batch.map((h): [string, WireRecord] => [h.dataKey.slice(5), recordToWire(h.record)]);
         const res = await this.#request(target, (id) => ({ t: 'batch', id, entries }), this.config.requestTimeoutMs);
         if (res.t !== 'batch-r' || res.err) return;
         const removed = await this.hints.removeDelivered(target, batch);
@@ -1005,8 +1164,13 @@ export class KvNode {
         case 'get': {
           let rec: VersionedRecord | undefined;
           try {
-            rec = this.readLocal(m.key);
-            if (m.hint !== undefined) rec = syncRecords(rec, this.hints.read(m.hint, this.#dataKeyOf(m.key)));
+            // A view (no idempotency table) when the reader asks for one: it only answers with it.
+            const view = m.view === true;
+            rec = view ? this.readView(m.key) : this.readLocal(m.key);
+            if (m.hint !== undefined) {
+              const dk = this.#dataKeyOf(m.key);
+              rec = syncRecords(rec, view ? this.hints.readView(m.hint, dk) : this.hints.read(m.hint, dk));
+            }
           } catch (e) {
             this.#transport.send(from, { t: 'get-r', id: m.id, rec: null, err: errorToWire(e) });
             return;
@@ -1085,7 +1249,7 @@ export class KvNode {
   }
 
   #emit(type: string, fields: Record<string, unknown>): void {
-    this.events.emit({ type, node: this.id, atMs: this.#clock.now(), ...fields });
+    this.events.emit({ type, node: this.id, atMs: this.#wallNow(), ...fields });
   }
 }
 
@@ -1128,6 +1292,29 @@ async function storageErrors(p: Promise<void>): Promise<void> {
 }
 
 const encoder = new TextEncoder();
+
+/** META key of what a clean shutdown saved; deleted at start, so it never outlives a change. */
+const CLEAN_SHUTDOWN_KEY = 'clean-shutdown';
+
+interface CleanShutdown {
+  readonly keys: number;
+  readonly tombstones: number;
+  readonly extensions: Record<string, unknown>;
+}
+
+/** The saved state if it is there and well formed (disks are not trusted); else undefined. */
+function cleanShutdownFromWire(bytes: Uint8Array | undefined): CleanShutdown | undefined {
+  if (bytes === undefined) return undefined;
+  try {
+    const v = decodeMeta(bytes) as Partial<CleanShutdown> | null;
+    const count = (n: unknown): n is number => typeof n === 'number' && Number.isSafeInteger(n) && n >= 0;
+    if (v === null || typeof v !== 'object' || !count(v.keys) || !count(v.tombstones)) return undefined;
+    const extensions = typeof v.extensions === 'object' && v.extensions !== null ? v.extensions : {};
+    return { keys: v.keys, tombstones: v.tombstones, extensions };
+  } catch {
+    return undefined;
+  }
+}
 
 function encodeMeta(v: unknown): Uint8Array {
   return encoder.encode(JSON.stringify(v));

@@ -2,7 +2,8 @@ import type { NodeId, PartitionIndex } from '../core/types.ts';
 import type { Storage } from '../storage/storage.ts';
 import type { PeerMessage } from './peer-messages.ts';
 import type { WireRecord } from './record-codec.ts';
-import { decodeRecord, recordToWire } from './record-codec.ts';
+import type { VersionedRecord } from '../core/siblings.ts';
+import { recordToWire } from './record-codec.ts';
 import { DATA_TABLE, dataRange, keyOfDataKey } from './storage-layout.ts';
 
 /**
@@ -32,6 +33,8 @@ export interface HandoffHost {
   isUp(id: NodeId): boolean;
   /** Removes a local key if its stored bytes are still `bytes` (nothing newer arrived). */
   removeIfUnchanged(key: string, bytes: Uint8Array): Promise<boolean>;
+  /** The full record stored under a data key as `bytes` (a document with its whole table). */
+  fullRecord(dataKey: string, bytes: Uint8Array): VersionedRecord;
   emit(type: string, fields: Record<string, unknown>): void;
   sleep(ms: number): Promise<void>;
   /** The handoff list changed: advertise it (gossip). */
@@ -163,7 +166,7 @@ export class PartitionHandoff {
       limit: this.#host.batchSize,
     })) {
       try {
-        batch.push({ key: keyOfDataKey(k), bytes, wire: recordToWire(decodeRecord(bytes)) });
+        batch.push({ key: keyOfDataKey(k), bytes, wire: recordToWire(this.#host.fullRecord(k, bytes)) });
       } catch {
         // A corrupt record cannot be handed over; it is reported by reads and left behind.
       }

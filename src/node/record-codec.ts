@@ -5,7 +5,7 @@ import { parseVector } from '../core/version-vector.ts';
 import { isNodeId } from '../core/types.ts';
 import { KvError } from '../core/errors.ts';
 import type { EncodedDocument } from '../core/crdt/index.ts';
-import { decodeDocument, encodeDocument } from '../core/crdt/index.ts';
+import { decodeDocument, documentRowText, encodeDocument } from '../core/crdt/index.ts';
 import { hashHex, keyHash } from '../core/hash.ts';
 
 /**
@@ -37,7 +37,7 @@ export function recordToWire(r: VersionedRecord): WireRecord {
 
 /**
  * A short digest of what versions a replica holds for a key (context, sibling dots, tombstone
- * flags, document state) — not the value bytes. Two replicas with equal digests hold the same
+ * flags, document state without its idempotency table) — not the value bytes. Two replicas with equal digests hold the same
  * versions; the Merkle trees of anti-entropy are built from these.
  */
 export function recordDigest(r: VersionedRecord): string {
@@ -46,7 +46,8 @@ export function recordDigest(r: VersionedRecord): string {
     .map((k) => `${k}:${r.context[k]}`)
     .join(',');
   for (const s of r.siblings) text += `|${s.dot.actor}:${s.dot.counter}${s.deleted ? 'x' : ''}`;
-  if (r.doc) text += `|${JSON.stringify(encodeDocument(r.doc))}`;
+  // Without the idempotency table, which replicas prune on their own clocks (CRDT12).
+  if (r.doc) text += `|${documentRowText(r.doc)}`;
   return hashHex(keyHash(text)).slice(2);
 }
 

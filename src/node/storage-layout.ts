@@ -9,6 +9,10 @@ import type { RangeOptions } from '../storage/storage.ts';
 export const DATA_TABLE = 'data';
 export const META_TABLE = 'meta';
 export const HINTS_TABLE = 'hints';
+/** CRDT documents' idempotency tables, one row per (data key, Idempotency-Key): document-tables.ts. */
+export const DOC_TABLES_TABLE = 'doc-tables';
+/** The same for documents held in hints, per (hint key, Idempotency-Key). */
+export const HINT_TABLES_TABLE = 'hint-tables';
 export const VIEW_META_KEY = 'cluster-view';
 
 export function dataKey(partition: PartitionIndex, key: string): string {

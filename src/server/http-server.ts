@@ -1,15 +1,13 @@
+import { createServer } from 'node:http';
 import Fastify from 'fastify';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { KvError } from '../core/errors.ts';
-import { encodeContext } from '../core/context.ts';
-import { isDeleted, liveSiblings, siblingClock } from '../core/siblings.ts';
-import type { Sibling, VersionedRecord } from '../core/siblings.ts';
-import { vectorToJSON } from '../core/version-vector.ts';
 import type { KvNode } from '../node/kv-node.ts';
 import { LIST_LIMIT_MAX } from '../node/kv-node.ts';
-import { parseConsistency, parseJsonBody, parseKey, parseTimeout, validateJsonValue, HEADER_BYTES_MAX } from './request-validation.ts';
-import { documentView, isOperatorBody, parsePatch } from '../core/crdt/index.ts';
+import { parseTimeout } from './request-validation.ts';
+import { deleteKv, errorResponse, getKv, patchKv, putKv, toKvError, type KvRequest, type KvResponse } from './kv-handlers.ts';
 import { statusReport, ringReport } from './admin-reports.ts';
+import { createKvFastPath, type KvFastPath, type ResponseObserver } from './kv-fast-path.ts';
 import { clientErrorHandler, HTTP_LIMITS_DEFAULT, registerOverloadGuard, type HttpLimits } from './overload-guard.ts';
 
 export interface ServerOptions {
@@ -24,28 +22,55 @@ export interface ServerOptions {
   readonly limits?: Partial<HttpLimits>;
 }
 
+/** Longest key path the router takes (keys are at most 512 bytes; percent-encoding triples that). */
+const PARAM_CHARS_MAX = 2048;
+
+const fastPaths = new WeakMap<FastifyInstance, KvFastPath>();
+
+/** Tells `fn` of every request the node's fast path serves (the metrics route's histogram). */
+export function observeFastPath(app: FastifyInstance, fn: ResponseObserver): void {
+  fastPaths.get(app)?.observe(fn);
+}
+
 /**
  * The node's HTTP API (CONTRACT §3). Built separately from `listen()` so tests can drive it
  * with `inject()` or over a real socket.
  */
 export function buildServer(node: KvNode, options: ServerOptions = {}): FastifyInstance {
   const limits: HttpLimits = { ...HTTP_LIMITS_DEFAULT, ...options.limits };
+  let fastPath: KvFastPath | null = null;
   const app = Fastify({
+    // Our own node:http server, so plain key requests can skip Fastify (kv-fast-path.ts). With a
+    // server factory Fastify applies none of its server settings: they are set here.
+    serverFactory: (handler) => {
+      const server = createServer(
+        { headersTimeout: limits.headersTimeoutMs, connectionsCheckingInterval: limits.connectionsCheckingIntervalMs },
+        (req, res) => {
+          if (fastPath === null || !fastPath.handle(req, res)) handler(req, res);
+        },
+      );
+      server.keepAliveTimeout = limits.keepAliveTimeoutMs;
+      server.requestTimeout = limits.requestTimeoutMs;
+      server.setTimeout(limits.connectionTimeoutMs);
+      return server;
+    },
     logger: options.logger ?? false,
     // The value limit plus room for nothing else: bodies are values.
     bodyLimit: node.config.valueBytesMax,
-    routerOptions: { maxParamLength: 2048 },
-    // Slow clients (docs/LIMITS.md): headers, whole request, idle socket, idle keep-alive.
-    http: { headersTimeout: limits.headersTimeoutMs, connectionsCheckingInterval: limits.connectionsCheckingIntervalMs },
-    requestTimeout: limits.requestTimeoutMs,
-    connectionTimeout: limits.connectionTimeoutMs,
-    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    routerOptions: { maxParamLength: PARAM_CHARS_MAX },
     return503OnClosing: true,
     // Requests the router or Node's parser refuse get the same JSON errors as everything else.
     frameworkErrors: (err, _req, reply) => void sendError(reply, toKvError(err)),
     clientErrorHandler,
   });
-  registerOverloadGuard(app, limits);
+  const admission = registerOverloadGuard(app, limits);
+  fastPath = createKvFastPath(node, admission, { bodyBytesMax: node.config.valueBytesMax, keyCharsMax: PARAM_CHARS_MAX });
+  fastPaths.set(app, fastPath);
+  // Closing: Fastify answers new requests with 503 (return503OnClosing); the fast path steps aside.
+  app.addHook('preClose', (done) => {
+    fastPath?.close();
+    done();
+  });
 
   // Values are stored as the bytes the client sent, whatever their type: parse nothing here.
   app.removeAllContentTypeParsers();
@@ -82,84 +107,13 @@ export function buildServer(node: KvNode, options: ServerOptions = {}): FastifyI
     return node.list(prefix, limit, parseTimeout(q.timeout, node.config.requestTimeoutMs));
   });
 
-  app.get('/kv/*', async (req, reply) => {
-    const key = keyOf(req);
-    const q = req.query as Record<string, string | undefined>;
-    if (q.local === 'true') return sendRecord(reply, node.getLocal(key));
-    const r = parseConsistency(q.r, 'r', node.config);
-    const timeoutMs = parseTimeout(q.timeout, node.config.requestTimeoutMs);
-    const { record } = await node.get(key, { r, timeoutMs });
-    return sendRecord(reply, record);
-  });
-
-  app.put('/kv/*', async (req, reply) => {
-    const key = keyOf(req);
-    const q = req.query as Record<string, string | undefined>;
-    const body = bodyOf(req);
-    const contentType = contentTypeOf(req);
-    if (isJson(contentType)) {
-      // A body with update operators (the seed's {"likes":{"$inc":1}}) is a PATCH.
-      if (isOperatorBody(parseJsonBody(body))) return patch(req, reply, key, body);
-      validateJsonValue(body);
-    }
-    const { record, coordinator } = await node.write({
-      kind: 'put',
-      key,
-      value: body,
-      contentType,
-      idempotencyKey: null,
-      context: contextOf(req),
-      w: parseConsistency(q.w, 'w', node.config),
-      timeoutMs: parseTimeout(q.timeout, node.config.requestTimeoutMs),
-      hops: 0,
-    });
-    const written = writtenBy(record, coordinator);
-    return reply.send({ context: encodeContext(record.context), vectorClock: written ? vectorToJSON(siblingClock(written)) : {} });
-  });
-
-  app.delete('/kv/*', async (req, reply) => {
-    const key = keyOf(req);
-    const q = req.query as Record<string, string | undefined>;
-    const { record } = await node.write({
-      kind: 'del',
-      key,
-      value: new Uint8Array(0),
-      contentType: '',
-      idempotencyKey: null,
-      context: contextOf(req),
-      w: parseConsistency(q.w, 'w', node.config),
-      timeoutMs: parseTimeout(q.timeout, node.config.requestTimeoutMs),
-      hops: 0,
-    });
-    return reply.send({ context: encodeContext(record.context) });
-  });
-
-  app.patch('/kv/*', async (req, reply) => {
-    const key = keyOf(req);
-    if (!isJson(contentTypeOf(req))) throw new KvError('KV_BAD_REQUEST', 'PATCH needs Content-Type: application/json', { field: 'Content-Type' });
-    return patch(req, reply, key, bodyOf(req));
-  });
-
-  async function patch(req: FastifyRequest, reply: FastifyReply, key: string, body: Uint8Array): Promise<FastifyReply> {
-    const q = req.query as Record<string, string | undefined>;
-    const idem = req.headers['idempotency-key'];
-    if (Array.isArray(idem)) throw new KvError('KV_BAD_REQUEST', 'one Idempotency-Key header at most', { field: 'Idempotency-Key' });
-    // Validate here too, so a malformed patch gets its 4xx without a round trip to a replica.
-    parsePatch(parseJsonBody(body));
-    const { record, duplicate } = await node.write({
-      kind: 'patch',
-      key,
-      value: body,
-      contentType: 'application/json',
-      idempotencyKey: idem ?? null,
-      context: null,
-      w: parseConsistency(q.w, 'w', node.config),
-      timeoutMs: parseTimeout(q.timeout, node.config.requestTimeoutMs),
-      hops: 0,
-    });
-    if (duplicate) reply.header('Idempotency-Replayed', 'true');
-    return reply.code(200).send(record.doc ? documentView(record.doc) : {});
-  }
+  // The hot path serves most of these without Fastify (kv-fast-path.ts); these routes answer
+  // whatever it passes on (percent-encoded keys, repeated parameters, inject() in tests) with
+  // the same handlers.
+  app.get('/kv/*', async (req, reply) => send(reply, await getKv(node, kvRequest(req))));
+  app.put('/kv/*', async (req, reply) => send(reply, await putKv(node, kvRequest(req))));
+  app.delete('/kv/*', async (req, reply) => send(reply, await deleteKv(node, kvRequest(req))));
+  app.patch('/kv/*', async (req, reply) => send(reply, await patchKv(node, kvRequest(req))));
 
   app.get('/admin/status', async () => statusReport(node, options.faults));
   app.get('/admin/ring', async () => ringReport(node));
@@ -182,96 +136,17 @@ export function buildServer(node: KvNode, options: ServerOptions = {}): FastifyI
   return app;
 }
 
-/** The version a write just made: the sibling with its coordinator's highest dot. */
-function writtenBy(record: VersionedRecord, coordinator: string): Sibling | undefined {
-  let best: Sibling | undefined;
-  for (const s of record.siblings) if (s.dot.actor === coordinator && (!best || s.dot.counter > best.dot.counter)) best = s;
-  return best;
+function kvRequest(req: FastifyRequest): KvRequest {
+  const body = req.body instanceof Uint8Array ? req.body : new Uint8Array(0);
+  return { key: (req.params as Record<string, string>)['*'] ?? '', query: req.query as Record<string, string | undefined>, headers: req.headers, body };
 }
 
-function sendRecord(reply: FastifyReply, record: VersionedRecord | undefined): FastifyReply {
-  if (!record || isDeleted(record)) {
-    if (record) reply.header('X-Context', encodeContext(record.context));
-    return sendError(reply, new KvError('KV_NOT_FOUND', 'key not found', record ? { deleted: true } : {}));
-  }
-  const context = encodeContext(record.context);
-  const live = liveSiblings(record);
-  reply.header('X-Context', context);
-  if (record.doc && live.length === 0) {
-    reply.header('X-Vector-Clock', JSON.stringify(vectorToJSON(record.context)));
-    return reply.code(200).send(documentView(record.doc));
-  }
-  if (live.length === 1 && !record.doc) {
-    const s = live[0]!;
-    reply.header('X-Vector-Clock', JSON.stringify(vectorToJSON(siblingClock(s))));
-    reply.header('Content-Type', s.contentType || 'application/octet-stream');
-    return reply.code(200).send(Buffer.from(s.value.buffer, s.value.byteOffset, s.value.byteLength));
-  }
-  return reply.code(300).send({
-    siblings: live.map((s) => ({
-      ...siblingValue(s.value, s.contentType),
-      contentType: s.contentType,
-      vectorClock: vectorToJSON(siblingClock(s)),
-      writtenAtMs: s.writtenAtMs,
-    })),
-    // A document updated concurrently with a plain write on another replica shows as one more version.
-    ...(record.doc ? { document: documentView(record.doc) } : {}),
-    context,
-  });
-}
-
-/** JSON siblings are shown as JSON; any other bytes as base64 (`"encoding":"base64"`). */
-function siblingValue(value: Uint8Array, contentType: string): { value: unknown; encoding?: 'base64' } {
-  if (isJson(contentType)) {
-    try {
-      return { value: JSON.parse(Buffer.from(value).toString('utf8')) };
-    } catch {
-      // Stored JSON is validated on the way in; fall through for anything older.
-    }
-  }
-  return { value: Buffer.from(value).toString('base64'), encoding: 'base64' };
-}
-
-function keyOf(req: FastifyRequest): string {
-  return parseKey((req.params as Record<string, string>)['*']);
-}
-
-function bodyOf(req: FastifyRequest): Uint8Array {
-  const b = req.body;
-  if (b instanceof Uint8Array) return b;
-  return new Uint8Array(0);
-}
-
-function contentTypeOf(req: FastifyRequest): string {
-  const ct = req.headers['content-type'] ?? 'application/octet-stream';
-  if (ct.length > 256) throw new KvError('KV_BAD_REQUEST', 'content type longer than 256 characters', { field: 'Content-Type' });
-  return ct;
-}
-
-function contextOf(req: FastifyRequest): string | null {
-  const c = req.headers['x-context'];
-  if (c === undefined || c === '') return null;
-  if (Array.isArray(c) || c.length > HEADER_BYTES_MAX) throw new KvError('KV_BAD_REQUEST', 'X-Context must be one header value', { field: 'X-Context' });
-  return c;
-}
-
-export function isJson(contentType: string): boolean {
-  const base = contentType.split(';')[0]!.trim().toLowerCase();
-  return base === 'application/json' || base.endsWith('+json');
-}
-
-export function toKvError(err: unknown): KvError {
-  if (err instanceof KvError) return err;
-  const e = err as { code?: string; statusCode?: number; message?: string };
-  if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE' || e.statusCode === 413) {
-    return new KvError('KV_PAYLOAD_TOO_LARGE', 'request body larger than the value limit');
-  }
-  if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
-    return new KvError('KV_BAD_REQUEST', e.message ?? 'bad request', { cause: e.code });
-  }
-  return new KvError('KV_INTERNAL', e.message ?? 'internal error');
+function send(reply: FastifyReply, r: KvResponse): FastifyReply {
+  return reply.code(r.status).headers(r.headers).send(r.body);
 }
 
 function sendError(reply: FastifyReply, e: KvError): FastifyReply {
-  return reply.code(e.status).header('Content-Type', 'application/json').send(JSON.stringify(e.toJSON()));
+  return send(reply, errorResponse(e));
 }
+
+export { toKvError } from './kv-handlers.ts';

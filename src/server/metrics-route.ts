@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { KvNode } from '../node/kv-node.ts';
+import { observeFastPath } from './http-server.ts';
 
 /**
  * Latency histogram bucket bounds, in seconds (Prometheus convention): from half a millisecond
@@ -41,27 +42,31 @@ export function registerMetricsRoute(app: FastifyInstance, node: KvNode): NodeMe
     { name: 'nosqldb_hints_delivered_total', help: 'Hints delivered to their replica and removed.', read: () => node.hints.delivered },
     { name: 'nosqldb_hints_dropped_total', help: 'Hints refused because the per-target bound was reached.', read: () => node.hints.dropped },
     { name: 'nosqldb_handoff_keys_total', help: 'Keys handed over to new replicas after ring changes.', read: () => node.handoff.totals.keys },
+    // With hints pending, the Lab's replication-backlog chart (docs/LAB.md): writes a replica is still owed.
+    { name: 'nosqldb_handoff_keys_pending', help: 'Keys of partitions this node still has to hand over to their new replicas.', read: () => handoffKeysPending(node) },
     { name: 'nosqldb_uptime_seconds', help: 'Seconds since this node started.', read: () => (Date.now() - node.startedAtMs) / 1000 },
   ];
 
-  app.addHook('onResponse', (req: FastifyRequest, reply: FastifyReply, done: () => void) => {
-    const op = operationOf(req);
-    const status = reply.statusCode;
+  const observe = (op: string, status: number, seconds: number): void => {
     const id = `${op} ${status}`;
     let s = series.get(id);
     if (!s) {
-      if (series.size >= SERIES_MAX) return done();
+      if (series.size >= SERIES_MAX) return;
       s = { op, status, count: 0, sumS: 0, buckets: new Float64Array(LATENCY_BUCKETS_S.length + 1) };
       series.set(id, s);
     }
-    const seconds = reply.elapsedTime / 1000;
     s.count++;
     s.sumS += seconds;
     let i = 0;
     while (i < LATENCY_BUCKETS_S.length && seconds > LATENCY_BUCKETS_S[i]!) i++;
     s.buckets[i]!++;
+  };
+  app.addHook('onResponse', (req: FastifyRequest, reply: FastifyReply, done: () => void) => {
+    observe(operationOf(req), reply.statusCode, reply.elapsedTime / 1000);
     done();
   });
+  // Plain key requests are served beside Fastify (kv-fast-path.ts), so its hooks never see them.
+  observeFastPath(app, observe);
 
   const metrics: NodeMetrics = {
     gauge(name, help, read) {
@@ -101,6 +106,16 @@ export function registerMetricsRoute(app: FastifyInstance, node: KvNode): NodeMe
 
   app.get('/metrics', async (_req, reply) => reply.header('Content-Type', 'text/plain; version=0.0.4; charset=utf-8').send(metrics.render()));
   return metrics;
+}
+
+/** Keys not yet sent of the partitions this node is handing off now (`handoff.status()` is its only view of them). */
+export function handoffKeysPending(node: KvNode): number {
+  const { partitions } = node.handoff.status() as { partitions?: { keysTotal?: unknown; keysSent?: unknown }[] };
+  let pending = 0;
+  for (const p of partitions ?? []) {
+    if (typeof p.keysTotal === 'number' && typeof p.keysSent === 'number') pending += Math.max(0, p.keysTotal - p.keysSent);
+  }
+  return pending;
 }
 
 /** The operation a request performed, from its route pattern (never from the raw URL). */

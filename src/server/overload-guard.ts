@@ -1,3 +1,4 @@
+import type { ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { KvError } from '../core/errors.ts';
@@ -45,38 +46,58 @@ export const HTTP_LIMITS_DEFAULT: HttpLimits = {
 /** Routes that must answer even when the node is saturated: probes and operators. */
 const EXEMPT_PATHS: ReadonlySet<string> = new Set(['/health', '/admin/status']);
 
+/** The admission bound, shared by Fastify's routes and the hot path (kv-fast-path.ts). */
+export interface Admission {
+  /** Admits the request behind `res` (counted until its response closes); false = refuse it. */
+  enter(res: ServerResponse): boolean;
+  /** The refusal: `503 KV_OVERLOADED` with `Retry-After`. */
+  readonly refusal: { readonly status: 503; readonly headers: Readonly<Record<string, string>>; readonly body: string };
+  counts(): { inFlight: number; refused: number };
+}
+
 /**
  * Admission control (issue 14, "Overload"): at most `inFlightMax` requests are admitted at once;
  * the next gets a fast `503 KV_OVERLOADED` with `Retry-After` before its body is even read, so
  * memory grows with the bound, not with the flood. `/health` and `/admin/status` bypass the
- * bound so probes and operators see the node while it sheds load. Returns a reader of the
- * current counts, for status reports and tests.
+ * bound so probes and operators see the node while it sheds load.
  */
-export function registerOverloadGuard(
-  app: FastifyInstance,
-  limits: Pick<HttpLimits, 'inFlightMax' | 'retryAfterS'>,
-): () => { inFlight: number; refused: number } {
+export function registerOverloadGuard(app: FastifyInstance, limits: Pick<HttpLimits, 'inFlightMax' | 'retryAfterS'>): Admission {
   if (!Number.isInteger(limits.inFlightMax) || limits.inFlightMax < 1) throw new RangeError('inFlightMax must be a positive integer');
   let inFlight = 0;
   let refused = 0;
-  const refusal = JSON.stringify(
-    new KvError('KV_OVERLOADED', `node is overloaded (${limits.inFlightMax} requests in flight); retry after ${limits.retryAfterS} s`, {
-      inFlightMax: limits.inFlightMax,
-    }).toJSON(),
-  );
+  const release = (): void => {
+    inFlight--;
+  };
+  const admission: Admission = {
+    enter(res) {
+      if (inFlight >= limits.inFlightMax) {
+        refused++;
+        return false;
+      }
+      inFlight++;
+      // 'close' fires exactly once per response, whether it finished or the client went away.
+      res.once('close', release);
+      return true;
+    },
+    refusal: {
+      status: 503,
+      headers: { 'Retry-After': String(limits.retryAfterS), 'Content-Type': 'application/json' },
+      body: JSON.stringify(
+        new KvError('KV_OVERLOADED', `node is overloaded (${limits.inFlightMax} requests in flight); retry after ${limits.retryAfterS} s`, {
+          inFlightMax: limits.inFlightMax,
+        }).toJSON(),
+      ),
+    },
+    counts: () => ({ inFlight, refused }),
+  };
   app.addHook('onRequest', async (req, reply) => {
     const path = req.url.split('?', 1)[0]!;
-    if (EXEMPT_PATHS.has(path)) return;
-    if (inFlight >= limits.inFlightMax) {
-      refused++;
-      // Node discards the unread body itself, so a refusal costs no buffering.
-      return reply.code(503).header('Retry-After', String(limits.retryAfterS)).header('Content-Type', 'application/json').send(refusal);
-    }
-    inFlight++;
-    // 'close' fires exactly once per response, whether it finished or the client went away.
-    reply.raw.once('close', () => inFlight--);
+    if (EXEMPT_PATHS.has(path) || admission.enter(reply.raw)) return;
+    // Node discards the unread body itself, so a refusal costs no buffering.
+    const { status, headers, body } = admission.refusal;
+    return reply.code(status).headers(headers).send(body);
   });
-  return () => ({ inFlight, refused });
+  return admission;
 }
 
 /**

@@ -14,7 +14,8 @@ import type { NodeId, PeerAddress } from '../core/types.ts';
 import { isNodeId } from '../core/types.ts';
 import { buildServer } from './http-server.ts';
 import type { HttpLimits } from './overload-guard.ts';
-import { registerFaultRoutes } from './fault-routes.ts';
+import { faultsReport, registerFaultRoutes } from './fault-routes.ts';
+import { SkewableClock } from './clock-skew.ts';
 import { registerEventsRoute } from './events-route.ts';
 import { registerMetricsRoute } from './metrics-route.ts';
 import { AntiEntropy } from '../node/anti-entropy.ts';
@@ -49,12 +50,15 @@ export interface RunningNode {
   readonly url: string;
   readonly peer: PeerAddress;
   readonly faults: FaultyTransport<PeerMessage>;
+  /** The node's clock; its `skewMs` is the clock-skew fault (`POST /admin/faults`). */
+  readonly clock: SkewableClock;
   close(): Promise<void>;
 }
 
 /**
  * Assembles one node from its real parts — LMDB storage, TCP transport (with the fault
- * injector in front of it), the runtime and the HTTP API — and starts it serving.
+ * injector in front of it), a skewable system clock, the runtime and the HTTP API — and starts
+ * it serving.
  */
 export async function startNode(options: StartNodeOptions): Promise<RunningNode> {
   const storage: Storage = options.dataDir ? LmdbStorage.open({ path: options.dataDir }) : new MemoryStorage();
@@ -77,16 +81,19 @@ export async function startNode(options: StartNodeOptions): Promise<RunningNode>
   const httpPort = options.port === 0 ? await freePort(options.host) : options.port;
   const url = `http://${advertised.includes(':') ? `[${advertised}]` : advertised}:${httpPort}`;
   const config: NodeConfig = { ...options.config, httpUrl: url, peer };
-  const node = new KvNode({ config, storage, transport: faults, clock: systemClock, random: Math.random, discoverSeed });
+  // The node's wall clock goes through the skew fault (clock-skew.ts): offset 0 until injected.
+  const clock = new SkewableClock(systemClock);
+  // Timers, deadlines and failure detection run on the real clock; only timestamps are skewed.
+  const node = new KvNode({ config, storage, transport: faults, clock: systemClock, wallClock: () => clock.now(), random: Math.random, discoverSeed });
   const antiEntropy = new AntiEntropy(node);
   node.attach(antiEntropy);
   const app = buildServer(node, {
     adminToken: options.adminToken,
-    faults: () => faults.faults(),
+    faults: faultsReport(faults, clock),
     ...(options.onShutdown ? { onShutdown: options.onShutdown } : {}),
     ...(options.httpLimits ? { limits: options.httpLimits } : {}),
   });
-  registerFaultRoutes(app, node, faults);
+  registerFaultRoutes(app, node, faults, clock);
   registerEventsRoute(app, node);
   registerMetricsRoute(app, node);
   registerAntiEntropyRoutes(app, node, antiEntropy);
@@ -99,6 +106,7 @@ export async function startNode(options: StartNodeOptions): Promise<RunningNode>
     url,
     peer,
     faults,
+    clock,
     close: () =>
       (closing ??= (async () => {
         await app.close();

@@ -8,7 +8,8 @@
  * - ST2 `get` sees every op of every `write` already called, even before it is durable
  *   (read-your-writes inside the process), so coordinators never act on stale local state.
  * - ST3 `range` yields keys in ascending UTF-8 byte order within [gte, lt), at most `limit`.
- *   It reflects at least every durable write.
+ *   Like `get` it sees every write already called, durable or not, so a scan (a Merkle tree
+ *   build, a handoff) never misses a change that is still being committed.
  * - ST4 values are returned as they were written, byte for byte.
  */
 

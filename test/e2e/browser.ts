@@ -44,13 +44,14 @@ export interface LabInBrowser {
 
 /** Starts the cluster, the Lab and Chromium; the page's console errors go into `errors`. */
 export async function openLabInBrowser(
-  options: { basePort: number; labPort: number; viewport: { width: number; height: number } },
+  options: { basePort: number; labPort: number; viewport: { width: number; height: number }; peerBasePort?: number },
   errors: string[],
 ): Promise<LabInBrowser> {
   const h = await startLabHarness({
     basePort: options.basePort,
     labPort: options.labPort,
     web: true,
+    ...(options.peerBasePort !== undefined ? { peerBasePort: options.peerBasePort } : {}),
   });
   const browser = await launchChromium();
   const page = await browser.newPage({ viewport: options.viewport });

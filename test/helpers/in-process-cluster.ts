@@ -16,6 +16,8 @@ export interface TestCluster {
 export async function startTestCluster(
   count: number,
   overrides: Partial<Omit<NodeConfig, 'id' | 'httpUrl' | 'peer'>> = {},
+  /** Fixed ports (node i on `http + i`, `peer + i`) for tests that must stay in a port range; default ephemeral. */
+  ports?: { readonly http: number; readonly peer: number },
 ): Promise<TestCluster> {
   const nodes: RunningNode[] = [];
   try {
@@ -24,7 +26,8 @@ export async function startTestCluster(
       nodes.push(
         await startNode({
           host: '127.0.0.1',
-          port: 0,
+          port: ports ? ports.http + i - 1 : 0,
+          ...(ports ? { peerPort: ports.peer + i - 1 } : {}),
           config: { ...DEFAULTS, gossipIntervalMs: 200, id: `n${i}`, seeds, ...overrides },
         }),
       );

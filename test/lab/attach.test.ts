@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,11 +9,13 @@ import { until } from './lab-harness.ts';
 
 /**
  * `nosqldb lab --attach`: the Lab over a cluster it did not start (as in Docker Compose), with
- * nodes guarded by an admin token. Nodes 27501-27503, Lab 23401.
+ * nodes guarded by an admin token. Nodes 27640-27642 (peers 23640-23642), Lab 23645.
  */
 const TOKEN = 'attach-test-token';
-const BASE = 27501;
-const LAB = 'http://127.0.0.1:23401';
+const BASE = 27640;
+const PEER_BASE = 23640;
+const LAB_PORT = 23645;
+const LAB = `http://127.0.0.1:${LAB_PORT}`;
 const ids = ['n1', 'n2', 'n3'];
 const url = (i: number) => `http://127.0.0.1:${BASE + i}`;
 const auth = { authorization: `Bearer ${TOKEN}` };
@@ -24,9 +27,9 @@ const out: string[] = [];
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'nosqldb-attach-'));
   cluster = new LocalCluster({ dataDir: dir, nodeArgs: ['--admin-token', TOKEN], onOutput: () => undefined });
-  cluster.start(ids.map((id, i) => ({ id, port: BASE + i })));
+  cluster.start(ids.map((id, i) => ({ id, port: BASE + i, extraArgs: ['--peer-port', String(PEER_BASE + i)] })));
   await waitForCluster([0, 1, 2].map(url), ids, 60_000, TOKEN);
-  lab = spawn(process.execPath, [BIN, 'lab', '--attach', [0, 1, 2].map(url).join(','), '--port', '23401', '--admin-token', TOKEN], { stdio: ['ignore', 'pipe', 'pipe'] });
+  lab = spawn(process.execPath, [BIN, 'lab', '--attach', [0, 1, 2].map(url).join(','), '--port', String(LAB_PORT), '--admin-token', TOKEN], { stdio: ['ignore', 'pipe', 'pipe'] });
   lab.stdout!.on('data', (d: Buffer) => out.push(d.toString()));
   lab.stderr!.on('data', (d: Buffer) => out.push(d.toString()));
   await until('the attached Lab to be ready', 60_000, () => out.join('').includes('ready: lab'));
@@ -79,5 +82,51 @@ describe('the Lab attached to an existing cluster', () => {
 describe('Lab token', () => {
   it('[LAB-AUTH1] an encoded path does not slip past the token', async () => {
     expect((await fetch(`${LAB}/%61pi/cluster`)).status).toBe(401);
+  });
+});
+
+/** Opens a socket on the Lab: the socket once open, or the HTTP status it was refused with. */
+function openSocket(path: string, options: { headers?: Record<string, string>; protocols?: string[] } = {}): Promise<WebSocket | number> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(`ws://127.0.0.1:${LAB_PORT}${path}`, options.protocols ?? [], { headers: options.headers ?? {}, handshakeTimeout: 5000 });
+    ws.once('open', () => resolve(ws));
+    ws.once('unexpected-response', (_req, res) => {
+      resolve(res.statusCode ?? 0);
+      ws.terminate();
+    });
+    ws.once('error', (e) => reject(e));
+  });
+}
+
+describe('Lab sockets with a token', () => {
+  it('[LAB-AUTH2] WS /api/events and the demo sockets refuse a client without the token, or with a wrong one (401)', async () => {
+    for (const path of ['/api/events', '/api/demo/live', '/api/collab/presence']) {
+      expect(await openSocket(path), path).toBe(401);
+      expect(await openSocket(path, { headers: { authorization: 'Bearer wrong' } }), path).toBe(401);
+      expect(await openSocket(path, { protocols: [`nosqldb.bearer.${Buffer.from('wrong').toString('base64url')}`] }), path).toBe(401);
+    }
+  });
+
+  it('[LAB-AUTH3] WS /api/events with the token (header, or the subprotocol browsers use) is accepted and streams events', async () => {
+    const viaHeader = await openSocket('/api/events', { headers: auth });
+    const viaProtocol = await openSocket('/api/events', { protocols: [`nosqldb.bearer.${Buffer.from(TOKEN).toString('base64url')}`] });
+    expect(viaHeader).toBeInstanceOf(WebSocket);
+    expect(viaProtocol).toBeInstanceOf(WebSocket);
+    try {
+      const got = (ws: WebSocket): Promise<void> =>
+        new Promise((resolve) =>
+          ws.on('message', (d: Buffer) => {
+            if ((JSON.parse(d.toString('utf8')) as { type?: string }).type === 'lab.heal') resolve();
+          }),
+        );
+      const both = Promise.all([got(viaHeader as WebSocket), got(viaProtocol as WebSocket)]);
+      expect((await labApi('POST', '/api/heal')).status).toBe(200);
+      let timer: NodeJS.Timeout | undefined;
+      const deadline = new Promise((_, reject) => (timer = setTimeout(() => reject(new Error('no lab.heal on both sockets within 5 s')), 5_000)));
+      await Promise.race([both, deadline]).finally(() => clearTimeout(timer));
+    } finally {
+      (viaHeader as WebSocket).close();
+      (viaProtocol as WebSocket).close();
+    }
   });
 });

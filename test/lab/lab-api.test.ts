@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import type { LabEvent, LabNode } from '../../src/lab/lab-types.ts';
+import type { LabEvent, LabNode, LabRun, MetricPoint } from '../../src/lab/lab-types.ts';
+import { parseRun, stateAt } from '../../src/lab/run-replay.ts';
 import { api, startLabHarness, until, type LabHarness } from './lab-harness.ts';
 
-// Lab API against a real cluster of three `nosqldb node` processes (ports 27101-27103, Lab 23001).
+// Lab API against a real cluster of three `nosqldb node` processes (HTTP 27620-27622, peers 23620-23622, Lab 23625).
 let h: LabHarness;
 const events: LabEvent[] = [];
 let socket: WebSocket;
@@ -13,8 +14,8 @@ const health = async (id: string): Promise<string | undefined> => (await nodes()
 const faultsOf = async (id: string): Promise<unknown> => (await (await fetch(`${h.cluster.urlOf(id)}/admin/faults`)).json()).faults;
 
 beforeAll(async () => {
-  h = await startLabHarness({ basePort: 27101, labPort: 23001, web: false });
-  socket = new WebSocket(`ws://127.0.0.1:23001/api/events`);
+  h = await startLabHarness({ basePort: 27620, peerBasePort: 23620, labPort: 23625, web: false });
+  socket = new WebSocket(`ws://127.0.0.1:23625/api/events`);
   socket.on('message', (d: Buffer) => events.push(JSON.parse(d.toString('utf8')) as LabEvent));
   await new Promise((res, rej) => socket.once('open', res).once('error', rej));
 }, 60_000);
@@ -33,7 +34,7 @@ describe('Lab control API', () => {
     expect(list.map((n) => n.id)).toEqual(['n1', 'n2', 'n3']);
     for (const n of list) {
       expect(n.process).toBe('running');
-      expect(n.url).toMatch(/^http:\/\/127\.0\.0\.1:2710[123]$/);
+      expect(n.url).toMatch(/^http:\/\/127\.0\.0\.1:2762[012]$/);
       expect(typeof n.keys).toBe('number');
       expect(Object.values(n.seenBy)).toEqual(['up', 'up']);
     }
@@ -54,6 +55,12 @@ describe('Lab control API', () => {
       ['POST', '/api/traffic/start', { r: 7 }],
       ['POST', '/api/nodes', { zone: 'a b' }],
       ['POST', '/api/nodes/n1/restart', undefined],
+      ['POST', '/api/nodes/n1/skew', { clockSkewMs: '1h' }],
+      ['POST', '/api/nodes/n1/skew', { clockSkewMs: 0.5 }],
+      ['POST', '/api/nodes/n1/skew', { clockSkewMs: 86_400_001 }],
+      ['POST', '/api/nodes/n1/skew', {}],
+      ['POST', '/api/nodes/n1/skew', { clockSkewMs: 1000, by: 'me' }],
+      ['POST', '/api/nodes/n1/skew', [1000]],
     ];
     for (const [method, path, body] of cases) {
       const { status, json } = await api(h.url, method, path, body);
@@ -63,6 +70,7 @@ describe('Lab control API', () => {
     }
     const missing = await api(h.url, 'POST', '/api/nodes/n9/kill');
     expect(missing.status).toBe(404);
+    expect((await api(h.url, 'POST', '/api/nodes/n9/skew', { clockSkewMs: 1000 })).json.error.code).toBe('KV_NOT_FOUND');
     expect(missing.json.error.code).toBe('KV_NOT_FOUND');
     const unknown = await api(h.url, 'GET', '/api/nothing');
     expect(unknown.status).toBe(404);
@@ -97,6 +105,62 @@ describe('Lab control API', () => {
     expect(await faultsOf('n3')).toEqual({ isolate: ['n1'] });
     await api(h.url, 'POST', '/api/heal');
     for (const id of ['n1', 'n2', 'n3']) expect(await faultsOf(id)).toEqual({});
+  });
+
+  it('clock skew per node: set on the node with the rest of its faults, shown on its card, as a band and in the events; heal sets it right', async () => {
+    const res = await api(h.url, 'POST', '/api/nodes/n3/skew', { clockSkewMs: 3_600_000 });
+    expect(res.status, JSON.stringify(res.json)).toBe(200);
+    expect(res.json.plan.skewMs).toEqual({ n3: 3_600_000 });
+    expect(await faultsOf('n3')).toEqual({ clockSkewMs: 3_600_000 });
+    expect(await faultsOf('n1')).toEqual({});
+    // Skew and network faults travel together in the node's one fault set.
+    await api(h.url, 'POST', '/api/partition', { groups: [['n1', 'n2'], ['n3']] });
+    expect(await faultsOf('n3')).toEqual({ isolate: ['n1', 'n2'], clockSkewMs: 3_600_000 });
+    await until('n3 card to show its skew', 5_000, async () => (await nodes()).find((n) => n.id === 'n3')?.clockSkewMs === 3_600_000);
+    const state = (await api(h.url, 'GET', '/api/state')).json;
+    expect(state.faults.find((f: { kind: string; endT: unknown }) => f.kind === 'skew' && f.endT === null).label).toBe('n3 clock +1h');
+    const nodeEvent = await until('n3 faults event stamped by its own clock', 5_000, () =>
+      events.find((e) => e.node === 'n3' && e.type === 'faults' && (e.faults as { clockSkewMs?: number }).clockSkewMs === 3_600_000),
+    );
+    expect(nodeEvent.atMs - nodeEvent.receivedAtMs!).toBeGreaterThan(3_600_000 - 5_000);
+    expect(events.some((e) => e.type === 'lab.skew' && e.target === 'n3' && e.skewMs === 3_600_000)).toBe(true);
+
+    await api(h.url, 'POST', '/api/heal');
+    for (const id of ['n1', 'n2', 'n3']) expect(await faultsOf(id)).toEqual({});
+    const healed = (await api(h.url, 'GET', '/api/state')).json;
+    expect(healed.plan.skewMs).toEqual({});
+    expect(healed.faults.filter((f: { kind: string; endT: unknown }) => f.kind === 'skew' && f.endT === null)).toEqual([]);
+    // Setting 0 is how one node's clock is set right without healing the rest.
+    await api(h.url, 'POST', '/api/nodes/n2/skew', { clockSkewMs: -30_000 });
+    expect(await faultsOf('n2')).toEqual({ clockSkewMs: -30_000 });
+    await api(h.url, 'POST', '/api/nodes/n2/skew', { clockSkewMs: 0 });
+    expect(await faultsOf('n2')).toEqual({});
+    await until('n3 up again', 20_000, async () => (await health('n3')) === 'up');
+  });
+
+  it('replication lag: hints for a killed replica show as backlog on the others, and drain after its restart', async () => {
+    const backlog = async (): Promise<Record<string, number | null>> => {
+      const series = (await api(h.url, 'GET', '/api/state')).json.series as Record<string, MetricPoint[]>;
+      return Object.fromEntries(Object.entries(series).map(([id, pts]) => {
+        const p = pts[pts.length - 1];
+        return [id, p && p.hintsPending !== null ? p.hintsPending + (p.handoffKeysPending ?? 0) : null];
+      }));
+    };
+    await api(h.url, 'POST', '/api/nodes/n3/kill');
+    await api(h.url, 'POST', '/api/traffic/start', { rate: 30, readRatio: 0.5, keys: 20 });
+    const during = await until('a backlog on n1 or n2 while n3 is down', 20_000, async () => {
+      const b = await backlog();
+      return ((b.n1 ?? 0) > 0 || (b.n2 ?? 0) > 0) && b;
+    });
+    expect(during.n3).toBeNull(); // a killed node has no gauge: a gap, not a zero
+    await api(h.url, 'POST', '/api/traffic/stop');
+    await api(h.url, 'POST', '/api/nodes/n3/restart');
+    await until('the backlog to drain once n3 is back', 40_000, async () => {
+      const b = await backlog();
+      return b.n1 === 0 && b.n2 === 0 && b.n3 === 0;
+    });
+    const text = await (await fetch(`${h.cluster.urlOf('n1')}/metrics`)).text();
+    expect(text).toMatch(/^nosqldb_handoff_keys_pending\{node="n1"\} \d+$/m);
   });
 
   it('kill makes a node down at once; restart brings it back up on its data', async () => {
@@ -134,12 +198,25 @@ describe('Lab control API', () => {
       return Object.values(st.series as Record<string, { rps: number }[]>).some((pts) => pts.some((p) => p.rps > 0));
     });
     await api(h.url, 'POST', '/api/traffic/stop');
-    const run = (await api(h.url, 'GET', '/api/run')).json;
-    expect(run.format).toBe('nosqldb-lab-run/1');
+    const run = parseRun((await api(h.url, 'GET', '/api/run')).json) as LabRun & Required<Pick<LabRun, 'series' | 'nodeStates' | 'checkerSeries' | 'rings' | 'endT'>>;
+    expect(run.format).toBe('nosqldb-lab-run/2');
     expect(run.history.length).toBeGreaterThan(10);
-    const op = run.history[0];
+    const op = run.history[0]!;
     expect(Object.keys(op).sort()).toEqual(['completeT', 'f', 'id', 'invokeT', 'key', 'process', 'status', 'type', 'value']);
     expect(run.events.some((e: LabEvent) => e.type === 'lab.traffic-start')).toBe(true);
+    // What a replay needs: timestamped samples, node states, checker counters, rings, faults.
+    expect(Object.keys(run.series).sort()).toEqual(['n1', 'n2', 'n3']);
+    expect(run.series.n1!.some((p) => p.rps > 0 && typeof p.hintsPending === 'number' && typeof p.keys === 'number')).toBe(true);
+    expect(run.nodeStates.some((s) => s.id === 'n3' && s.health === 'down')).toBe(true);
+    expect(run.checkerSeries[run.checkerSeries.length - 1]!.reads).toBe(run.checker.reads);
+    expect(run.rings.length).toBeGreaterThan(0);
+    expect(run.faults.some((f) => f.kind === 'kill')).toBe(true);
+    expect(run.events.every((e) => typeof e.receivedAtMs === 'number')).toBe(true);
+    // The dashboard as of a moment n3 was killed shows it down, and before that up.
+    const kill = run.faults.find((f) => f.kind === 'kill' && f.endT !== null)!;
+    expect(stateAt(run, (kill.startT + kill.endT!) / 2).state.nodes.find((n) => n.id === 'n3')!.health).toBe('down');
+    expect(stateAt(run, kill.startT - 1).state.nodes.find((n) => n.id === 'n3')!.health).toBe('up');
+    expect(stateAt(run, run.endT).state.checker.reads).toBe(run.checker.reads);
   });
 
   it('nodes serve /metrics in Prometheus text with request counts and latency histograms', async () => {

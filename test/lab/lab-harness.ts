@@ -12,15 +12,20 @@ export interface LabHarness {
   close(): Promise<void>;
 }
 
-export async function startLabHarness(options: { basePort: number; labPort: number; web: boolean }): Promise<LabHarness> {
+/**
+ * `peerBasePort` puts node i's peer port at `peerBasePort + i` instead of its HTTP port + 1000,
+ * for tests that must keep every port they open inside one range. `adminToken` guards the Lab.
+ */
+export async function startLabHarness(options: { basePort: number; labPort: number; web: boolean; peerBasePort?: number; adminToken?: string }): Promise<LabHarness> {
   const dir = await mkdtemp(join(tmpdir(), 'nosqldb-lab-'));
   const output: string[] = [];
   const cluster = new LocalCluster({ dataDir: dir, onOutput: (id, line) => output.push(`[${id}] ${line}`) });
   const ids = ['n1', 'n2', 'n3'];
-  cluster.start(ids.map((id, i) => ({ id, port: options.basePort + i })));
+  const peer = options.peerBasePort;
+  cluster.start(ids.map((id, i) => ({ id, port: options.basePort + i, ...(peer !== undefined ? { extraArgs: ['--peer-port', String(peer + i)] } : {}) })));
   try {
     await waitForCluster(ids.map((id) => cluster.urlOf(id)), ids, 40_000);
-    const lab = await startLab({ cluster, port: options.labPort, host: '127.0.0.1', web: options.web });
+    const lab = await startLab({ cluster, port: options.labPort, host: '127.0.0.1', web: options.web, adminToken: options.adminToken });
     return {
       cluster,
       lab,

@@ -10,6 +10,7 @@ import { encodeFrame, FrameDecoder } from '../../src/transport/frame-codec.ts';
 import { aeReplyFromWire, aeRequestFromWire, aeToWire } from '../../src/node/anti-entropy-wire.ts';
 import { encodeRecord } from '../../src/node/record-codec.ts';
 import type { AntiEntropy } from '../../src/node/anti-entropy.ts';
+import { localDigest } from '../../src/node/anti-entropy-reaper.ts';
 import type { KvNode } from '../../src/node/kv-node.ts';
 
 const throughFrame = (m: unknown): unknown => new FrameDecoder().push(encodeFrame(m))[0];
@@ -146,8 +147,7 @@ describe('anti-entropy exchange between two nodes', () => {
       }
     }
     await Promise.all(planted);
-    const digest = (n: KvNode, key: string) =>
-      ae(n).tree(n.placement(key).partition)?.digestOf(key);
+    const digest = (n: KvNode, key: string) => localDigest(n, key) ?? undefined;
     const differing = keys.filter((k) => digest(a, k) !== digest(b, k));
     const expectSend = differing.filter((k) => digest(a, k) !== undefined).length;
     const expectFetch = differing.filter((k) => digest(b, k) !== undefined).length;

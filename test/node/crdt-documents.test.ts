@@ -63,6 +63,43 @@ describe('CRDT documents over HTTP', () => {
     expect(v).toEqual({ followers: ['alice'], name: 'Bob' });
   });
 
+  it('[CRDT3][CRDT5] issue #5 acceptance 2: concurrent $add/$remove of one element is add-wins; negative increments sum to the acknowledged deltas', async () => {
+    const key = 'inventory/sku9';
+    const faults = (i: number, body: unknown) =>
+      fetch(`${c.url(i)}/admin/faults`, body === null ? { method: 'DELETE' } : { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    let sum = 0;
+    const inc = async (i: number, by: number, extra: Record<string, unknown> = {}, w = 3) => {
+      const r = await send(i, 'PATCH', `${key}?w=${w}`, { units: { $inc: by }, ...extra }, { 'idempotency-key': `acc2-${i}-${by}-${w}` });
+      expect(r.status).toBe(200);
+      sum += by;
+    };
+    await inc(0, 10, { tags: { $add: 'sale' } });
+    // n1 on one side, n2 and n3 on the other: neither side sees the other's updates.
+    await faults(0, { isolate: ['n2', 'n3'] });
+    await faults(1, { isolate: ['n1'] });
+    await faults(2, { isolate: ['n1'] });
+    try {
+      // n1 adds the element again (a new add the remove below cannot have seen) ...
+      await inc(0, -3, { tags: { $add: 'sale' } }, 1);
+      // ... while n2 removes it (it saw only the first add) and n3 decrements.
+      await inc(1, -4, { tags: { $remove: 'sale' } }, 2);
+      await inc(2, -5, {}, 2);
+      expect((await local(0, key)).tags).toEqual(['sale']);
+      expect((await local(1, key)).tags).toEqual([]);
+    } finally {
+      for (const i of [0, 1, 2]) await faults(i, null);
+    }
+    expect(sum).toBe(-2);
+    await waitFor('every replica converged, add-wins', async () => {
+      await fetch(`${c.url(0)}/kv/${key}?r=3`);
+      const views = await Promise.all([0, 1, 2].map((i) => local(i, key)));
+      return views.every((v) => v.units === sum && JSON.stringify(v.tags) === '["sale"]');
+    }, 20_000);
+    // A remove that has seen every add does remove the element.
+    const r = await send(2, 'PATCH', `${key}?w=3`, { tags: { $remove: 'sale' } });
+    expect((await json(r)).tags).toEqual([]);
+  });
+
   it('[CRDT-API3] type mismatches get 409; bad operators 400; hostile names are harmless', async () => {
     await send(0, 'PUT', 'plain/x', { a: 1 });
     const m1 = await send(1, 'PATCH', 'plain/x', { a: { $inc: 1 } });

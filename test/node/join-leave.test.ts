@@ -31,6 +31,17 @@ describe('join and leave with handoff', () => {
       const batch = await Promise.all(Array.from({ length: Math.min(50, KEYS - k) }, (_, j) => put(k + j, k + j)));
       expect(batch.every((r) => r.status === 200)).toBe(true);
     }
+    // CRDT documents with idempotency tables (stored one row per key): handoff carries them whole.
+    const DOCS = 10;
+    const KEYED = 25;
+    for (let d = 0; d < DOCS; d++) {
+      const incs = await Promise.all(
+        Array.from({ length: KEYED }, (_, j) =>
+          fetch(`${c.url(j % 3)}/kv/doc/${d}`, { method: 'PATCH', headers: { 'content-type': 'application/json', 'idempotency-key': `d${d}-k${j}` }, body: '{"likes":{"$inc":1}}' }),
+        ),
+      );
+      expect(incs.every((r) => r.status === 200)).toBe(true);
+    }
     // Continuous load: reads of written keys and new writes, counting failures.
     let failures = 0;
     let requests = 0;
@@ -87,6 +98,15 @@ describe('join and leave with handoff', () => {
     expect(received).toBeGreaterThan(KEYS * 0.6);
     expect(received).toBeLessThan(KEYS * 0.95 + requests);
     console.log(`join: n4 owns ${s4.partitions.length} partitions, replicates ${s4.replicatedPartitions}, holds ${received} keys`);
+    // The documents n4 now replicates came with their whole tables.
+    let docsHeld = 0;
+    for (let d = 0; d < DOCS; d++) {
+      const doc = n4.node.getLocal(`doc/${d}`)?.doc;
+      if (!doc) continue;
+      docsHeld++;
+      expect(doc.idempotency.applied.size).toBe(KEYED);
+    }
+    expect(docsHeld).toBeGreaterThan(0);
 
     // Decommission n4: it hands its partitions back and ends `left`.
     expect((await fetch(`${n4.url}/admin/leave`, { method: 'POST' })).status).toBe(200);
@@ -96,6 +116,13 @@ describe('join and leave with handoff', () => {
     expect(failed.slice(0, 5)).toEqual([]);
     expect(failures).toBe(0);
     expect(n4.node.stats.keys).toBe(0);
+    // Handing a document back removed its table rows too.
+    expect(n4.node.services.storage.count('doc-tables')).toBe(0);
+    for (let d = 0; d < DOCS; d++) {
+      const r = await fetch(`${c.url(d % 3)}/kv/doc/${d}`, { method: 'PATCH', headers: { 'content-type': 'application/json', 'idempotency-key': `d${d}-k0` }, body: '{"likes":{"$inc":1}}' });
+      expect(r.headers.get('idempotency-replayed')).toBe('true');
+      expect(((await r.json()) as { likes: number }).likes).toBe(KEYED);
+    }
     // Every key is still there, on a quorum of the remaining nodes.
     await n4.close();
     n4 = undefined;

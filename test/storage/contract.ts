@@ -147,6 +147,25 @@ export function storageContract(name: string, open: () => Promise<StorageUnderTe
       );
     });
 
+    it('[ST3] range sees writes not yet durable: puts, overwrites and deletes, within bounds and limit', async () => {
+      await s.write(['a', 'c', 'e', 'g'].map((k) => put('t', k, k)));
+      // Not awaited: these are in flight while the ranges run.
+      const inFlight = s.write([put('t', 'b', 'B'), put('t', 'c', 'C2'), del('t', 'e'), put('t', 'h', 'H')]);
+      expect(entries(s.range('t'))).toEqual([
+        ['a', view(bytes('a'))],
+        ['b', view(bytes('B'))],
+        ['c', view(bytes('C2'))],
+        ['g', view(bytes('g'))],
+        ['h', view(bytes('H'))],
+      ]);
+      const keys = (o?: Parameters<Storage['range']>[1]): string[] => Array.from(s.range('t', o), ([k]) => k);
+      expect(keys({ gte: 'b', lt: 'h' })).toEqual(['b', 'c', 'g']);
+      expect(keys({ limit: 3 })).toEqual(['a', 'b', 'c']);
+      expect(keys({ gte: 'd', limit: 2 })).toEqual(['g', 'h']);
+      await inFlight;
+      expect(keys()).toEqual(['a', 'b', 'c', 'g', 'h']);
+    });
+
     it('[ST3] count is exact across puts, overwrites and deletes, per table', async () => {
       expect(s.count('t')).toBe(0);
       await s.write([put('t', 'a', '1'), put('t', 'b', '2'), put('t', 'c', '3'), put('u', 'a', '1')]);

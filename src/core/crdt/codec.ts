@@ -11,8 +11,12 @@
  *          set      [[element, [[actor, seq], …]], …]           ascending by element, then dot
  *     c: [[actor, base, [extra, …]], …]                          causal context
  *     i: [[key, [[actor, atMs, fingerprint, [[field, n], …]], …]], …]   idempotency table
- *     x: [[key, actor, atMs, [[field, n], …]], …] }              compensations
+ *     x: [[key, actor, atMs, [[field, n], …]], …]                compensations
+ *     a: [[actor, base, [extra, …]], …] }                        the table's causal context
  *
+ * `a` may be absent (documents written before it existed): an empty context. A node stores a
+ * document's table apart from the rest (one row per key, `encodeApplications`), so it encodes
+ * the rest with `{ table: false }`; `decodeTable` reads such rows back.
  * `decodeDocument` treats its input as hostile: every shape, range, order and cross-reference
  * is checked, and any violation throws KvError (KV_BAD_REQUEST, or KV_PAYLOAD_TOO_LARGE past
  * `decodeEntriesMax`) — never a TypeError, never a partially built state.
@@ -22,6 +26,7 @@ import { isNodeId, type NodeId } from '../types.ts';
 import {
   compareDots,
   contextHas,
+  emptyContext,
   type ActorDots,
   type CausalContext,
   type Dot,
@@ -59,11 +64,19 @@ export interface EncodedDocument {
     [string, [NodeId, number][]][] | null,
   ][];
   c: [NodeId, number, number[]][];
-  i: [string, [NodeId, number, string, Counters][]][];
+  i: [string, EncodedApplications][];
   x: [string, NodeId, number, Counters][];
+  a?: EncodedContext;
+}
+export type EncodedApplications = [NodeId, number, string, Counters][];
+type EncodedContext = [NodeId, number, number[]][];
+
+export interface EncodeOptions {
+  /** Include the idempotency table (`i`); default true. */
+  readonly table?: boolean;
 }
 
-export function encodeDocument(state: DocumentState): EncodedDocument {
+export function encodeDocument(state: DocumentState, options: EncodeOptions = {}): EncodedDocument {
   const f: EncodedDocument['f'] = [];
   for (const name of [...state.fields.keys()].sort(cmp)) {
     const field = state.fields.get(name) as FieldState;
@@ -89,19 +102,46 @@ export function encodeDocument(state: DocumentState): EncodedDocument {
             .map(([element, dots]) => [element, dots.map((d) => [d.actor, d.seq])]),
     ]);
   }
-  const c: EncodedDocument['c'] = [...state.context]
-    .sort(([a], [b]) => cmp(a, b))
-    .map(([actor, dots]) => [actor, dots.base, [...dots.extra]]);
-  const i: EncodedDocument['i'] = [...state.idempotency.applied]
-    .sort(([a], [b]) => cmp(a, b))
-    .map(([key, apps]) => [
-      key,
-      apps.map((app) => [app.actor, app.atMs, app.fingerprint, encodeCounters(app.counters)]),
-    ]);
+  const i: EncodedDocument['i'] =
+    options.table === false
+      ? []
+      : [...state.idempotency.applied]
+          .sort(([a], [b]) => cmp(a, b))
+          .map(([key, apps]) => [key, encodeApplications(apps)]);
   const x: EncodedDocument['x'] = [...state.idempotency.compensations]
     .sort(([a], [b]) => cmp(a, b))
     .map(([, comp]) => [comp.key, comp.actor, comp.atMs, encodeCounters(comp.counters)]);
-  return { v: documentFormatVersion, f, c, i, x };
+  const c = encodeContext(state.context);
+  return { v: documentFormatVersion, f, c, i, x, a: encodeContext(state.idempotency.seen) };
+}
+
+/**
+ * The canonical text of a document without its table entries: equal texts mean equal states as
+ * far as anything but deduplication of retries is concerned (CRDT12). Digests and "is this
+ * replica stale" checks compare this.
+ */
+export function documentRowText(state: DocumentState): string {
+  return JSON.stringify(encodeDocument(state, { table: false }));
+}
+
+/** One key's applications, as `i` holds them (a node's table row). */
+export function encodeApplications(apps: readonly Application[]): EncodedApplications {
+  return apps.map((app) => [app.actor, app.atMs, app.fingerprint, encodeCounters(app.counters)]);
+}
+
+/**
+ * A state holding only the given table entries (`[key, encodeApplications(…)]`, ascending by
+ * key) and the compensations among them: what a node's table rows decode to. Validated like
+ * `decodeDocument`.
+ */
+export function decodeTable(entries: readonly (readonly [string, unknown])[]): DocumentState {
+  return decodeDocument({ v: documentFormatVersion, f: [], c: [], i: entries, x: [] });
+}
+
+function encodeContext(context: CausalContext): EncodedContext {
+  return [...context]
+    .sort(([a], [b]) => cmp(a, b))
+    .map(([actor, dots]) => [actor, dots.base, [...dots.extra]]);
 }
 
 export function decodeDocument(value: unknown): DocumentState {
@@ -122,23 +162,7 @@ export function decodeDocument(value: unknown): DocumentState {
   if (root.v !== documentFormatVersion) fail('$.v', `unknown format version`);
 
   // Causal context first: set dots are checked against it.
-  const context = new Map<NodeId, ActorDots>();
-  let prevActor: string | undefined;
-  for (const [k, entry] of arrayAt(root.c, '$.c', spend).entries()) {
-    const path = `$.c[${k}]`;
-    const [actor, base, extra] = tuple(entry, 3, path);
-    const id = nodeIdAt(actor, path);
-    if (prevActor !== undefined && !(prevActor < id)) fail(path, 'actors not strictly ascending');
-    prevActor = id;
-    const b = intAt(base, 0, path);
-    const extras = arrayAt(extra, path, spend).map((s, j) => intAt(s, 1, `${path}[${j}]`));
-    let last = b + 1;
-    for (const s of extras) {
-      if (!(s > last)) fail(path, 'extra dots not canonical');
-      last = s;
-    }
-    context.set(id, { base: b, extra: extras });
-  }
+  const context = decodeContext(root.c, '$.c', spend);
 
   const fields = new Map<string, FieldState>();
   const dotsSeen = new Set<string>();
@@ -222,7 +246,33 @@ export function decodeDocument(value: unknown): DocumentState {
     compensations.set(id, comp);
   }
 
-  return { fields, context, idempotency: idempotencyClose({ applied, compensations }) };
+  const seen = root.a === undefined ? emptyContext : decodeContext(root.a, '$.a', spend);
+  return { fields, context, idempotency: idempotencyClose({ applied, compensations, seen }) };
+}
+
+function decodeContext(
+  value: unknown,
+  at: string,
+  spend: (n: number, path: string) => void,
+): CausalContext {
+  const context = new Map<NodeId, ActorDots>();
+  let prevActor: string | undefined;
+  for (const [k, entry] of arrayAt(value, at, spend).entries()) {
+    const path = `${at}[${k}]`;
+    const [actor, base, extra] = tuple(entry, 3, path);
+    const id = nodeIdAt(actor, path);
+    if (prevActor !== undefined && !(prevActor < id)) fail(path, 'actors not strictly ascending');
+    prevActor = id;
+    const b = intAt(base, 0, path);
+    const extras = arrayAt(extra, path, spend).map((s, j) => intAt(s, 1, `${path}[${j}]`));
+    let last = b + 1;
+    for (const s of extras) {
+      if (!(s > last)) fail(path, 'extra dots not canonical');
+      last = s;
+    }
+    context.set(id, { base: b, extra: extras });
+  }
+  return context;
 }
 
 function decodeCounter(

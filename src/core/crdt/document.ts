@@ -23,11 +23,18 @@
  *   with a different patch is KV_BAD_REQUEST.
  * - CRDT8 Expiry: keys are remembered `idempotencyRetentionMs` (24 h) and at most
  *   `idempotencyEntriesMax` (newest kept) per document; a retry after that counts again.
+ *   (A node keeps at least the newest `idempotencyKeysMax` and sweeps at 10% over it:
+ *   src/node/document-tables.ts.)
  * - CRDT9 A patch is all-or-nothing: on any error the state is unchanged.
  * - CRDT10 Codec: decodeDocument(encodeDocument(s)) = s; the encoding is canonical (equal
  *   states encode equally); any other input throws KvError, nothing else.
  * - CRDT11 Untrusted names (`__proto__`, `constructor`, `prototype`) are ordinary field names
  *   and values; nothing is ever assigned into a shared prototype.
+ * - CRDT12 The table is not needed to tell states apart: two states that agree without their
+ *   tables (`documentRow`) merge to a state that still agrees with them without its table,
+ *   because every application is a dot of the table's causal context, which is part of the
+ *   row and travels only with the application's entry. A node stores the row and the table's
+ *   entries apart and compares (digests) rows only (idempotency.ts, "Storage").
  *
  * Requirement on the caller (as for every state-based CRDT): `applyPatch` with actor A must be
  * given a state that contains every earlier effect of A — A's own durable replica — or a
@@ -40,6 +47,7 @@ import { compareHlc, hlcZero, tick, type Hlc } from './hlc.ts';
 import {
   compensationTotals,
   emptyIdempotency,
+  isEmptyIdempotency,
   idempotencyMerge,
   idempotencyPrune,
   idempotencyRecord,
@@ -116,11 +124,31 @@ export function emptyDocument(): DocumentState {
 
 export function isEmptyDocument(state: DocumentState): boolean {
   return (
-    state.fields.size === 0 &&
-    state.context.size === 0 &&
-    state.idempotency.applied.size === 0 &&
-    state.idempotency.compensations.size === 0
+    state.fields.size === 0 && state.context.size === 0 && isEmptyIdempotency(state.idempotency)
   );
+}
+
+/** The document without its table's entries (what a node stores in the key's own row). */
+export function documentRow(state: DocumentState): DocumentState {
+  if (state.idempotency.applied.size === 0) return state;
+  return { ...state, idempotency: { ...state.idempotency, applied: new Map() } };
+}
+
+/**
+ * What a replayed retry of `key` replicates: everything but the table, plus `key`'s entry, and
+ * no table dots (their entries are not all included; CRDT12). It brings a first attempt that
+ * reached too few replicas to them without reading the whole table.
+ */
+export function retryState(state: DocumentState, key: string): DocumentState {
+  const entry = state.idempotency.applied.get(key);
+  return {
+    ...state,
+    idempotency: {
+      applied: entry === undefined ? new Map() : new Map([[key, entry]]),
+      compensations: state.idempotency.compensations,
+      seen: emptyContext,
+    },
+  };
 }
 
 /** The type the view shows for a field (CRDT6), or undefined when it shows nothing. */

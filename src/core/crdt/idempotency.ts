@@ -30,8 +30,36 @@
  * remembers the first application when the states meet, the two are reconciled to one.
  * Compensations are never pruned: they are as permanent as the increments they cancel, and
  * there is one only per retry that two replicas applied independently (rare).
+ *
+ * Storage (issue #5). The table is large (10,000 keys by default, ~600 KB) and a hot counter
+ * is updated hundreds of times a second, so it must not be decoded, copied, encoded and
+ * rewritten with its document on every update. A node therefore stores it apart, one row per
+ * key (src/node/document-tables.ts): an update reads and writes the document's row and the rows
+ * of the keys it carries (one for a keyed patch or a delta), and only transfers of a replica's
+ * whole state (read replies and repair, anti-entropy, handoff, hints) read the whole table,
+ * so compensations are still computed wherever applications meet. What makes this sound is
+ * `seen`, the table's causal context: every application takes a dot of its actor, the dot is
+ * part of the document's row, and it travels only together with the application's entry
+ * (deltas carry both; full states carry all of both; a replayed retry, `retryState`, carries
+ * an entry and no dots). So a replica's row names every application it has merged, two
+ * replicas whose rows are equal have the same tables (up to pruning), and comparing or
+ * digesting rows alone — read repair, Merkle trees — misses no table difference that can
+ * change a count (CRDT12), while differences that only pruning made (each replica prunes on
+ * its own clock) no longer look like divergence. A counter pair may arrive before the entries
+ * of the increments it sums (a later delta of the same actor): the receiver's `seen` then lacks
+ * their dots, so its row differs from theirs and repair brings them.
+ * Rejected alternative: a cache of decoded documents in the node. It saves decoding, but an
+ * update would still copy and encode the whole table, write it to disk and digest it, so the
+ * cost would still grow with the table.
  */
 import type { NodeId } from '../types.ts';
+import {
+  contextFromDots,
+  contextMerge,
+  contextNextSeq,
+  emptyContext,
+  type CausalContext,
+} from './causal-context.ts';
 import { idempotencyKeyCharsMax } from './limits.ts';
 
 export interface Application {
@@ -56,9 +84,22 @@ export interface IdempotencyState {
   readonly applied: ReadonlyMap<string, readonly Application[]>;
   /** compensationId(key, actor, atMs) → compensation. */
   readonly compensations: ReadonlyMap<string, Compensation>;
+  /**
+   * The table's causal context: one dot per application this state has merged (with its
+   * entry), kept after the entry is pruned. Travels only together with the entries it names.
+   */
+  readonly seen: CausalContext;
 }
 
-export const emptyIdempotency: IdempotencyState = { applied: new Map(), compensations: new Map() };
+export const emptyIdempotency: IdempotencyState = {
+  applied: new Map(),
+  compensations: new Map(),
+  seen: emptyContext,
+};
+
+export function isEmptyIdempotency(state: IdempotencyState): boolean {
+  return state.applied.size === 0 && state.compensations.size === 0 && state.seen.size === 0;
+}
 
 export function compensationId(key: string, actor: NodeId, atMs: number): string {
   return JSON.stringify([key, actor, atMs]);
@@ -73,7 +114,10 @@ export function compareApplications(a: Application, b: Application): number {
   return ka < kb ? -1 : ka > kb ? 1 : 0;
 }
 
-/** Records a fresh application of `key` (the caller checked it is not present). */
+/**
+ * Records a fresh application of `key` (the caller checked it is not present), under a fresh
+ * dot of its actor (the state must hold every earlier application of that actor).
+ */
 export function idempotencyRecord(
   state: IdempotencyState,
   key: string,
@@ -81,16 +125,18 @@ export function idempotencyRecord(
 ): { state: IdempotencyState; delta: IdempotencyState } {
   const applied = new Map(state.applied);
   applied.set(key, [application]);
+  const dot = contextFromDots([
+    { actor: application.actor, seq: contextNextSeq(state.seen, application.actor) },
+  ]);
   return {
-    state: { applied, compensations: state.compensations },
-    delta: { applied: new Map([[key, [application]]]), compensations: new Map() },
+    state: { applied, compensations: state.compensations, seen: contextMerge(state.seen, dot) },
+    delta: { applied: new Map([[key, [application]]]), compensations: new Map(), seen: dot },
   };
 }
 
 export function idempotencyMerge(a: IdempotencyState, b: IdempotencyState): IdempotencyState {
-  if (a === b) return a;
-  if (b.applied.size === 0 && b.compensations.size === 0) return a;
-  if (a.applied.size === 0 && a.compensations.size === 0) return b;
+  if (a === b || isEmptyIdempotency(b)) return a;
+  if (isEmptyIdempotency(a)) return b;
   const applied = new Map(a.applied);
   let compensations: Map<string, Compensation> | undefined;
   const addCompensation = (c: Compensation): void => {
@@ -107,6 +153,8 @@ export function idempotencyMerge(a: IdempotencyState, b: IdempotencyState): Idem
       applied.set(key, appsB);
       continue;
     }
+    // Replicas mostly hold the same applications: nothing to union, no new loser.
+    if (sameApplications(appsA, appsB)) continue;
     const merged = unionApplications(appsA, appsB);
     applied.set(key, merged);
     const [winner, ...losers] = merged;
@@ -117,12 +165,20 @@ export function idempotencyMerge(a: IdempotencyState, b: IdempotencyState): Idem
       }
     }
   }
-  return { applied, compensations: compensations ?? a.compensations };
+  return {
+    applied,
+    compensations: compensations ?? a.compensations,
+    seen: contextMerge(a.seen, b.seen),
+  };
 }
 
 /** Compensations derived from a table alone (used to re-establish the invariant on decode). */
 export function idempotencyClose(state: IdempotencyState): IdempotencyState {
-  return idempotencyMerge(state, { applied: new Map(), compensations: losersOf(state.applied) });
+  return idempotencyMerge(state, {
+    applied: new Map(),
+    compensations: losersOf(state.applied),
+    seen: emptyContext,
+  });
 }
 
 /** Forgets keys whose newest application is older than `retentionMs`, then all but the newest `entriesMax`. */
@@ -147,7 +203,7 @@ export function idempotencyPrune(
   }
   const applied = new Map<string, readonly Application[]>();
   for (const [key] of kept) applied.set(key, state.applied.get(key) as readonly Application[]);
-  return { applied, compensations: state.compensations };
+  return { applied, compensations: state.compensations, seen: state.seen };
 }
 
 /** Field → total to subtract from the counter's value. */
@@ -176,6 +232,19 @@ function losersOf(applied: ReadonlyMap<string, readonly Application[]>): Map<str
   return out;
 }
 
+function sameApplications(a: readonly Application[], b: readonly Application[]): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as Application;
+    const y = b[i] as Application;
+    if (x.actor !== y.actor || x.atMs !== y.atMs || x.fingerprint !== y.fingerprint) return false;
+    if (x.counters.size !== y.counters.size) return false;
+    for (const [field, by] of x.counters) if (y.counters.get(field) !== by) return false;
+  }
+  return true;
+}
+
 function unionApplications(
   a: readonly Application[],
   b: readonly Application[],
@@ -194,7 +263,8 @@ function unionApplications(
   return out;
 }
 
-function newestMs(apps: readonly Application[]): number {
+/** When a key was last applied (its expiry counts from there). */
+export function newestMs(apps: readonly Application[]): number {
   let newest = -Infinity;
   for (const app of apps) newest = Math.max(newest, app.atMs);
   return newest;

@@ -1,11 +1,13 @@
-/** CRDT documents: the public surface the node uses (document.ts lists the rules CRDT1..11). */
+/** CRDT documents: the public surface the node uses (document.ts lists the rules CRDT1..12). */
 export {
   applyPatch,
+  documentRow,
   documentView,
   emptyDocument,
   isEmptyDocument,
   mergeDocuments,
   prune,
+  retryState,
   visibleType,
   type DocumentState,
   type FieldState,
@@ -23,9 +25,14 @@ export {
 } from './patch.ts';
 export {
   decodeDocument,
+  decodeTable,
+  documentRowText,
+  encodeApplications,
   encodeDocument,
   documentFormatVersion,
+  type EncodedApplications,
   type EncodedDocument,
 } from './codec.ts';
+export { newestMs, type Application } from './idempotency.ts';
 export { compareHlc, hlcZero, maxHlc, receive, tick, type Hlc } from './hlc.ts';
 export * from './limits.ts';

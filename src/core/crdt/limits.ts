@@ -10,7 +10,8 @@ export const patchOpsMax = 256;
 
 /**
  * Fields (names, including removed register fields, which keep a tombstone) per document.
- * The whole document is read, merged and written on every update, so it has to stay small.
+ * The document (without its idempotency table) is read, merged and written on every update,
+ * so it has to stay small.
  */
 export const fieldsMax = 1024;
 
@@ -30,12 +31,13 @@ export const setElementCharsMax = 1024;
 export const idempotencyKeyCharsMax = 255;
 
 /**
- * Idempotency keys remembered per document (newest kept). The table travels inside the
- * document, which is read, copied, encoded and written on every update: measured, 10,000
- * entries made a document ~600 KB of JSON and an apply + merge ~2 ms, so the default is
- * 1,000 (~70 KB msgpack with UUID keys, ~0.1 ms per apply). For a document updated with keys at R patches/s,
- * exactly-once then covers retries within min(24 h, 1,000 / R s); the node can pass a
- * larger `entriesMax` to `prune` if it accepts bigger documents.
+ * Idempotency keys remembered per document (newest kept). A node stores a document's table
+ * apart from it, one row per key (src/node/document-tables.ts), so an update costs the same
+ * whatever the table's size; the bound limits disk use (~60 bytes a key) and the size of a
+ * replica's full state (read replies, repair, handoff: ~600 KB at the bound). For a document
+ * updated with keys at R patches/s, exactly-once covers retries within min(24 h, 10,000 / R s).
+ * Before the table had rows of its own, 10,000 keys cost ~2 ms per update and growing; a
+ * smaller bound is no fix: with 1,000 a long partition outlived the key of a retried update.
  */
 export const idempotencyEntriesMax = 10_000;
 

@@ -193,6 +193,24 @@ export class MerkleTree {
     return true;
   }
 
+  /** A copy of every node (heap order), to save the tree (see `loadWords`). */
+  copyWords(): Uint32Array {
+    return this.words.slice();
+  }
+
+  /**
+   * Replaces every node with saved ones. Only the leaves are trusted: the inner nodes are
+   * recomputed from them, so a saved tree cannot be internally inconsistent.
+   */
+  loadWords(saved: Uint32Array): void {
+    if (saved.length !== this.words.length) throw new RangeError(`a depth-${this.depth} tree has ${this.words.length} words, got ${saved.length}`);
+    this.words.set(saved.subarray(2 * this.segments), 2 * this.segments);
+    for (let n = this.segments - 1; n >= 1; n--) {
+      this.words[2 * n] = (this.words[4 * n]! ^ this.words[4 * n + 2]!) >>> 0;
+      this.words[2 * n + 1] = (this.words[4 * n + 1]! ^ this.words[4 * n + 3]!) >>> 0;
+    }
+  }
+
   /** Empties the tree (before a rebuild). */
   clear(): void {
     this.words.fill(0);

@@ -83,6 +83,8 @@ describe('[CRDT10] codec', () => {
       ['fingerprint', (e) => (e.i[0]![1][0]![2] = 'XYZ')],
       ['compensation without effect', (e) => (e.x[0]![3] = [])],
       ['no applications', (e) => (e.i[0]![1] = [])],
+      ['table context not compact', (e) => e.a![0]![2].push(1)],
+      ['table context actor', (e) => (e.a![0]![0] = '')],
     ];
     for (const [name, breakIt] of cases) {
       const e = good();
@@ -92,6 +94,18 @@ describe('[CRDT10] codec', () => {
         name,
       ).toBe('KV_BAD_REQUEST');
     }
+  });
+
+  it('a document written before the table had a causal context (no `a`) decodes with an empty one', () => {
+    const e = JSON.parse(JSON.stringify(encodeDocument(sample()))) as { a?: unknown };
+    expect(e.a).toEqual([
+      ['n1', 1, []],
+      ['n2', 1, []],
+    ]);
+    delete e.a;
+    const back = decodeDocument(e);
+    expect(back.idempotency.seen.size).toBe(0);
+    expect(documentView(back).likes).toBe(3);
   });
 
   it('a decoded state missing a derived compensation gets it back (the closure invariant)', () => {

@@ -8,6 +8,7 @@ import {
   applyPatch,
   emptyDocument,
   mergeDocuments,
+  retryState,
   type DocumentState,
 } from '../../../src/core/crdt/document.ts';
 import { encodeDocument } from '../../../src/core/crdt/codec.ts';
@@ -75,7 +76,9 @@ export const patchBody: fc.Arbitrary<Body> = fc
 export type Command =
   | { readonly t: 'op'; readonly replica: number; readonly body: Body; readonly key?: string }
   | { readonly t: 'sync'; readonly from: number; readonly to: number }
-  | { readonly t: 'deliver'; readonly delta: number; readonly to: number };
+  | { readonly t: 'deliver'; readonly delta: number; readonly to: number }
+  /** A replayed retry of `key` at `from`: what the node replicates then (`retryState`). */
+  | { readonly t: 'replay'; readonly from: number; readonly to: number; readonly key: string };
 
 const replica = fc.integer({ min: 0, max: ACTORS.length - 1 });
 
@@ -83,6 +86,8 @@ export function commands(options: {
   sync: boolean;
   deliver: boolean;
   keys?: readonly string[];
+  /** Replayed retries (default: with `sync`, when there are keys). */
+  replay?: boolean;
 }): fc.Arbitrary<Command[]> {
   const kinds: fc.Arbitrary<Command>[] = [
     fc.record({ t: fc.constant('op' as const), replica, body: patchBody }),
@@ -99,6 +104,16 @@ export function commands(options: {
   }
   if (options.sync)
     kinds.push(fc.record({ t: fc.constant('sync' as const), from: replica, to: replica }));
+  if (options.keys !== undefined && (options.replay ?? options.sync)) {
+    kinds.push(
+      fc.record({
+        t: fc.constant('replay' as const),
+        from: replica,
+        to: replica,
+        key: fc.constantFrom(...options.keys),
+      }),
+    );
+  }
   if (options.deliver)
     kinds.push(fc.record({ t: fc.constant('deliver' as const), delta: fc.nat(), to: replica }));
   return fc.array(fc.oneof(...kinds), { maxLength: 40 });
@@ -119,6 +134,8 @@ export interface World {
   readonly events: Event[];
   readonly seen: Set<number>[];
   readonly duplicates: number;
+  /** Each keyed application's table dot (`actor:seq`) → its key, actor and time. */
+  readonly applications: ReadonlyMap<string, { key: string; actor: string; atMs: number }>;
 }
 
 /**
@@ -132,6 +149,7 @@ export function run(cmds: readonly Command[], skewMs: readonly number[] = [0, 0,
   const events: Event[] = [];
   const bodyOfKey = new Map<string, Body>();
   let duplicates = 0;
+  const applications = new Map<string, { key: string; actor: string; atMs: number }>();
   cmds.forEach((cmd, step) => {
     if (cmd.t === 'op') {
       const body = cmd.key === undefined ? cmd.body : (bodyOfKey.get(cmd.key) ?? cmd.body);
@@ -149,6 +167,12 @@ export function run(cmds: readonly Command[], skewMs: readonly number[] = [0, 0,
         }
         states[cmd.replica] = result.state;
         deltas.push(result.delta);
+        if (cmd.key !== undefined) {
+          for (const [actor, dots] of result.delta.idempotency.seen) {
+            const seq = dots.extra[0] ?? dots.base; // one dot: {base 1} or {base 0, extra [seq]}
+            applications.set(`${actor}:${seq}`, { key: cmd.key, actor, atMs: ctx.nowMs });
+          }
+        }
         const mine = seen[cmd.replica] as Set<number>;
         events.push({
           id: events.length,
@@ -169,12 +193,19 @@ export function run(cmds: readonly Command[], skewMs: readonly number[] = [0, 0,
         states[cmd.from] as DocumentState,
       );
       for (const id of seen[cmd.from] as Set<number>) (seen[cmd.to] as Set<number>).add(id);
+    } else if (cmd.t === 'replay') {
+      const from = states[cmd.from] as DocumentState;
+      // Only a replica that has the key answers a retry as a replay.
+      if (!from.idempotency.applied.has(cmd.key)) return;
+      states[cmd.to] = mergeDocuments(states[cmd.to] as DocumentState, retryState(from, cmd.key));
+      // Everything but the table travels, so the receiver has seen what `from` had.
+      for (const id of seen[cmd.from] as Set<number>) (seen[cmd.to] as Set<number>).add(id);
     } else if (deltas.length > 0) {
       const delta = deltas[cmd.delta % deltas.length] as DocumentState;
       states[cmd.to] = mergeDocuments(states[cmd.to] as DocumentState, delta);
     }
   });
-  return { states, deltas, events, seen, duplicates };
+  return { states, deltas, events, seen, duplicates, applications };
 }
 
 export function mergeAll(states: readonly DocumentState[]): DocumentState {

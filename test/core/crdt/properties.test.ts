@@ -2,11 +2,22 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   applyPatch,
+  documentRow,
   documentView,
+  emptyDocument,
   mergeDocuments,
+  retryState,
   type DocumentState,
 } from '../../../src/core/crdt/document.ts';
-import { decodeDocument, encodeDocument } from '../../../src/core/crdt/codec.ts';
+import {
+  decodeDocument,
+  decodeTable,
+  documentRowText,
+  encodeApplications,
+  encodeDocument,
+} from '../../../src/core/crdt/codec.ts';
+import { contextHas } from '../../../src/core/crdt/causal-context.ts';
+import { isKvError } from '../../../src/core/errors.ts';
 import { parsePatch } from '../../../src/core/crdt/patch.ts';
 import {
   ACTORS,
@@ -30,7 +41,7 @@ const skew = fc.array(fc.integer({ min: -5_000, max: 5_000 }), { minLength: 3, m
 
 /** States worth merging: replicas' states and deltas of one shared history, so dots and keys overlap. */
 const reachable = fc
-  .tuple(commands({ sync: true, deliver: true, keys: ['k1', 'k2'] }), skew)
+  .tuple(commands({ sync: true, deliver: true, keys: ['k1', 'k2', 'k3'] }), skew)
   .map(([cmds, sk]) => run(cmds, sk))
   .chain((world) => {
     const pool = [...world.states, ...world.deltas];
@@ -375,3 +386,132 @@ function mutate(root: unknown, at: number, value: unknown): void {
   };
   visit(root);
 }
+
+/**
+ * A node's storage of a document (src/node/document-tables.ts) in pure form: the document
+ * without its table in one row, the table's entries in rows of their own. An update reads the
+ * row with only the entries it needs and writes back the row and the entries it produced.
+ */
+interface Stored {
+  readonly row: DocumentState;
+  readonly table: ReadonlyMap<string, unknown>;
+}
+
+function stored(state: DocumentState): Stored {
+  const table = new Map<string, unknown>();
+  for (const [key, apps] of state.idempotency.applied) table.set(key, encodeApplications(apps));
+  return { row: documentRow(state), table };
+}
+
+/** The row with the entries of `keys` (all of them when undefined), as the node reads it. */
+function load(s: Stored, keys?: Iterable<string>): DocumentState {
+  const wanted = keys === undefined ? [...s.table.keys()] : [...new Set(keys)];
+  const rows = wanted
+    .filter((k) => s.table.has(k))
+    .sort()
+    .map((k): [string, unknown] => [k, s.table.get(k)]);
+  return mergeDocuments(s.row, decodeTable(rows));
+}
+
+function write(s: Stored, next: DocumentState): Stored {
+  const table = new Map(s.table);
+  for (const [key, apps] of next.idempotency.applied) table.set(key, encodeApplications(apps));
+  return { row: documentRow(next), table };
+}
+
+describe('CRDT12 the table stored apart', () => {
+  it('[CRDT12] merging into the row plus only the incoming keys\' entries, writing back what changed, equals merging whole states', () => {
+    fc.assert(
+      fc.property(reachable, ([s, x]) => {
+        const before = stored(s);
+        const partial = load(before, x.idempotency.applied.keys());
+        const after = write(before, mergeDocuments(partial, x));
+        expect(canon(load(after))).toBe(canon(mergeDocuments(s, x)));
+        // What is compared and digested without the table is the same either way.
+        expect(documentRowText(after.row)).toBe(documentRowText(mergeDocuments(s, x)));
+      }),
+      runs,
+    );
+  });
+
+  it('[CRDT12] applying a patch to the row plus only its key\'s entry equals applying it to the whole state', () => {
+    fc.assert(
+      fc.property(
+        reachable,
+        patchBody,
+        fc.constantFrom(...ACTORS),
+        fc.option(fc.constantFrom('k1', 'k2', 'k9')),
+        ([s, x], body, actor, key) => {
+          const base = mergeDocuments(s, x);
+          const ctx = { actor, nowMs: BASE_MS + 1_000_000, ...(key === null ? {} : { idempotencyKey: key }) };
+          const patch = parsePatch(body);
+          const outcome = (state: DocumentState) => {
+            try {
+              return applyPatch(state, patch, ctx);
+            } catch (e) {
+              if (!isKvError(e)) throw e;
+              return e.code;
+            }
+          };
+          const whole = outcome(base);
+          const before = stored(base);
+          const split = outcome(load(before, key === null ? [] : [key]));
+          if (typeof whole === 'string' || typeof split === 'string') {
+            expect(split).toEqual(whole);
+            return;
+          }
+          expect(split.duplicate).toBe(whole.duplicate);
+          expect(canon(split.delta)).toBe(canon(whole.delta));
+          expect(canon(load(write(before, split.state)))).toBe(canon(whole.state));
+        },
+      ),
+      runs,
+    );
+  });
+
+  it('[CRDT12] a table dot travels only with its entry: every application a state\'s table context names is in its table', () => {
+    fc.assert(
+      fc.property(
+        commands({ sync: true, deliver: true, keys: ['a', 'b', 'c'] }),
+        skew,
+        (cmds, sk) => {
+          const world = run(cmds, sk);
+          const retries = world.states.flatMap((st) =>
+            [...st.idempotency.applied.keys()].map((k) => retryState(st, k)),
+          );
+          for (const state of [...world.states, ...world.deltas, ...retries]) {
+            for (const [id, app] of world.applications) {
+              const [actor, seq] = id.split(':') as [string, string];
+              if (!contextHas(state.idempotency.seen, { actor, seq: Number(seq) })) continue;
+              const entry = state.idempotency.applied.get(app.key) ?? [];
+              expect(entry.some((a) => a.actor === app.actor && a.atMs === app.atMs)).toBe(true);
+            }
+          }
+          // Hence replicas that agree without their tables have the same tables, and merging
+          // them changes nothing: a digest of the row alone misses no difference that counts.
+          for (const a of world.states) {
+            for (const b of world.states) {
+              if (documentRowText(a) !== documentRowText(b)) continue;
+              expect(canon(a)).toBe(canon(b));
+              expect(canon(mergeDocuments(a, b))).toBe(canon(a));
+            }
+          }
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+
+  it('[CRDT12] a replayed retry brings the first attempt to a replica that missed it, and the key dedups there', () => {
+    const body = { likes: { $inc: -3 }, tags: { $add: 'x' } };
+    const first = applyPatch(emptyDocument(), parsePatch(body), { actor: 'n1', nowMs: BASE_MS, idempotencyKey: 'r1' });
+    const replay = applyPatch(first.state, parsePatch(body), { actor: 'n1', nowMs: BASE_MS + 5, idempotencyKey: 'r1' });
+    expect(replay.duplicate).toBe(true);
+    const other = mergeDocuments(emptyDocument(), retryState(first.state, 'r1'));
+    expect(documentView(other)).toEqual({ likes: -3, tags: ['x'] });
+    expect(applyPatch(other, parsePatch(body), { actor: 'n2', nowMs: BASE_MS + 9, idempotencyKey: 'r1' }).duplicate).toBe(true);
+    // It names no table dot, so the row shows the replica still lacks the first attempt's delta.
+    expect(other.idempotency.seen.size).toBe(0);
+    expect(documentRowText(mergeDocuments(other, first.delta))).not.toBe(documentRowText(other));
+  });
+});

@@ -15,4 +15,5 @@ export const FAULT_COLORS: Record<string, string> = {
   partition: 'rgba(234, 179, 8, 0.18)',
   links: 'rgba(147, 51, 234, 0.14)',
   stop: 'rgba(100, 116, 139, 0.15)',
+  skew: 'rgba(14, 165, 233, 0.14)',
 };

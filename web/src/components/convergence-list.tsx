@@ -1,8 +1,9 @@
 import type { ReactNode } from 'react';
 import type { ConvergenceRecord } from '../../../src/lab/lab-types.ts';
+import { Link } from '../router.tsx';
 
-/** Convergence time per fault: heal or restart → every replica holds the same data. */
-export function ConvergenceList(props: { records: readonly ConvergenceRecord[] }): ReactNode {
+/** Convergence time per fault: heal or restart → every replica holds the same data. Live, with the run's export and replay. */
+export function ConvergenceList(props: { records: readonly ConvergenceRecord[]; live?: boolean }): ReactNode {
   const rows = [...props.records].reverse();
   return (
     <section className="panel convergence" data-testid="convergence">
@@ -33,11 +34,14 @@ export function ConvergenceList(props: { records: readonly ConvergenceRecord[] }
           </tbody>
         </table>
       )}
-      <p>
-        <a href="/api/run?download=1" download data-testid="export">
-          Export run (history + events, JSON)
-        </a>
-      </p>
+      {props.live !== false && (
+        <p className="row">
+          <a href="/api/run?download=1" download data-testid="export">
+            Export run (history + events, JSON)
+          </a>
+          <Link to="/replay">Replay a run</Link>
+        </p>
+      )}
     </section>
   );
 }

@@ -1,4 +1,4 @@
-import { useEffect, useRef, type ReactNode } from 'react';
+import { useEffect, useMemo, useRef, type ReactNode } from 'react';
 import { Chart, Legend, LinearScale, LineController, LineElement, PointElement, Tooltip, type ChartDataset, type Plugin } from 'chart.js';
 import type { FaultInterval } from '../../../src/lab/lab-types.ts';
 import { FAULT_COLORS } from './colors.ts';
@@ -54,6 +54,14 @@ const faultBands: Plugin<'line'> = {
 export function TimeChart(props: { title: string; datasets: ChartDataset<'line', { x: number; y: number | null }[]>[]; marks: Marks; yLabel: string; testId?: string }): ReactNode {
   const canvas = useRef<HTMLCanvasElement>(null);
   const chart = useRef<Chart<'line', { x: number; y: number | null }[]> | null>(null);
+  // The window ends now (live) or at the replay's moment; the largest value in it is also an
+  // attribute, so what the chart shows is readable without its pixels (the browser tests use it).
+  const xMax = Math.max(WINDOW_S, props.marks.nowT / 1000);
+  const yMax = useMemo(() => {
+    let max: number | null = null;
+    for (const d of props.datasets) for (const p of d.data) if (p.y !== null && p.x >= xMax - WINDOW_S && p.x <= xMax && (max === null || p.y > max)) max = p.y;
+    return max;
+  }, [props.datasets, xMax]);
 
   useEffect(() => {
     chart.current = new Chart(canvas.current!, {
@@ -79,19 +87,20 @@ export function TimeChart(props: { title: string; datasets: ChartDataset<'line',
     return () => chart.current?.destroy();
   }, [props.yLabel]);
 
+  // Redraw only when what is drawn changed, not on every render of the page around it.
   useEffect(() => {
     const c = chart.current;
     if (!c) return;
     c.data.datasets = props.datasets;
     const x = c.options.scales!.x!;
-    x.max = Math.max(WINDOW_S, props.marks.nowT / 1000);
+    x.max = xMax;
     x.min = x.max - WINDOW_S;
     (c.options.plugins as unknown as { faultBands: Marks }).faultBands = props.marks;
     c.update('none');
-  });
+  }, [props.datasets, props.marks, xMax, props.yLabel]);
 
   return (
-    <figure className="chart" data-testid={props.testId}>
+    <figure className="chart" data-testid={props.testId} data-ymax={yMax ?? ''}>
       <figcaption>{props.title}</figcaption>
       <div className="chart-box">
         <canvas ref={canvas} />

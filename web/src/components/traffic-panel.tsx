@@ -3,8 +3,8 @@ import type { TrafficConfig, TrafficStatus } from '../../../src/lab/lab-types.ts
 import { labApi } from '../data/lab-source.ts';
 import { ActionButton } from './action-button.tsx';
 
-/** The load generator: rate, read/write mix, keys, R/W; start and stop. */
-export function TrafficPanel(props: { traffic: TrafficStatus; n: number }): ReactNode {
+/** The load generator: rate, read/write mix, keys, R/W; start and stop. `readOnly` (a replay): what it was doing. */
+export function TrafficPanel(props: { traffic: TrafficStatus; n: number; readOnly?: boolean }): ReactNode {
   const [draft, setDraft] = useState<TrafficConfig | null>(null);
   const c = draft ?? props.traffic.config;
   const field = (name: keyof TrafficConfig, label: string, min: number, max: number, step = 1, scale = 1): ReactNode => (
@@ -22,6 +22,22 @@ export function TrafficPanel(props: { traffic: TrafficStatus; n: number }): Reac
     </label>
   );
   const t = props.traffic;
+  const stats = (
+    <p className="stats" data-testid="traffic-stats">
+      {t.running ? 'running' : 'stopped'} · {t.ops} ops · {t.ok} ok · {t.failed} failed/unknown · {t.inFlight} in flight
+    </p>
+  );
+  if (props.readOnly) {
+    return (
+      <section className="panel traffic" data-testid="traffic">
+        <h2>Traffic</h2>
+        <p className="hint">
+          {c.rate} ops/s · {Math.round(c.readRatio * 100)}% reads · {c.keys} keys · R={c.r} W={c.w}
+        </p>
+        {stats}
+      </section>
+    );
+  }
   return (
     <section className="panel traffic" data-testid="traffic">
       <h2>Traffic</h2>
@@ -42,9 +58,7 @@ export function TrafficPanel(props: { traffic: TrafficStatus; n: number }): Reac
           <ActionButton label="Start traffic" kind="primary" testId="traffic-start" onClick={() => labApi.startTraffic(c).then(() => setDraft(null))} />
         )}
       </div>
-      <p className="stats" data-testid="traffic-stats">
-        {t.running ? 'running' : 'stopped'} · {t.ops} ops · {t.ok} ok · {t.failed} failed/unknown · {t.inFlight} in flight
-      </p>
+      {stats}
     </section>
   );
 }

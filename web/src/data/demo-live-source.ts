@@ -1,6 +1,6 @@
 import { useEffect, useSyncExternalStore } from 'react';
 import type { BurstConfig, LiveSnapshot, LiveWatch, MerkleCompare } from '../../../src/lab/demo-types.ts';
-import { labSource } from './lab-source.ts';
+import { authHeaders, labSource, openLabSocket } from './lab-source.ts';
 
 /**
  * The TweetStats and InventorySync pages' one socket: `WS /api/demo/live` (src/lab/demo-live.ts)
@@ -55,7 +55,7 @@ class DemoLiveSource {
 
   #connect(): void {
     this.#retry = undefined;
-    const ws = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/api/demo/live`);
+    const ws = openLabSocket('/api/demo/live');
     this.#socket = ws;
     ws.onopen = () => {
       this.#set({ connected: true });
@@ -115,7 +115,7 @@ export class DemoApiError extends Error {
 async function call<T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
   const res = await fetch(path, {
     method,
-    headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+    headers: { ...authHeaders(), ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
   const json = (await res.json().catch(() => null)) as (T & { error?: { message?: string } }) | null;

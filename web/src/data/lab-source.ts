@@ -1,5 +1,6 @@
 import { useSyncExternalStore } from 'react';
-import type { LabEvent, LabState, TrafficConfig, LinkFault } from '../../../src/lab/lab-types.ts';
+import type { LabEvent, LabRun, LabState, TrafficConfig, LinkFault } from '../../../src/lab/lab-types.ts';
+import { parseRun } from '../../../src/lab/run-replay.ts';
 
 /**
  * The one place the UI talks to the Lab server: it polls `GET /api/state`, keeps the
@@ -12,18 +13,51 @@ const STATE_POLL_MS = 1000;
 const EVENTS_KEPT = 300;
 const RECONNECT_MS = 1000;
 const REFRESH_COALESCE_MS = 150;
+/** Where the admin token a user typed is kept: this tab only, gone when it closes. */
+const TOKEN_KEY = 'nosqldb-lab-token';
+/** The subprotocol that carries the token on a socket (src/lab/socket-auth.ts). */
+const TOKEN_PROTOCOL_PREFIX = 'nosqldb.bearer.';
 
 export interface Snapshot {
   readonly state: LabState | null;
   readonly events: readonly LabEvent[];
   readonly connected: boolean;
   readonly error: string | null;
+  /** The Lab runs with `--admin-token` and this tab has none (or a wrong one). */
+  readonly needsToken: boolean;
+}
+
+function token(): string | null {
+  try {
+    return sessionStorage.getItem(TOKEN_KEY);
+  } catch {
+    return null;
+  }
+}
+
+/** Headers for a Lab API call: the admin token when the user gave one. */
+export function authHeaders(): Record<string, string> {
+  const t = token();
+  return t ? { authorization: `Bearer ${t}` } : {};
+}
+
+/** A socket to the Lab (`/api/events`, the demos' sockets), carrying the admin token when there is one. */
+export function openLabSocket(path: string): WebSocket {
+  const url = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}${path}`;
+  const t = token();
+  if (!t) return new WebSocket(url);
+  // Browsers cannot set headers on a socket: the token travels as a subprotocol, base64url-encoded.
+  const b64 = btoa(String.fromCharCode(...new TextEncoder().encode(t)))
+    .replace(/\+/g, '-')
+    .replace(/\//g, '_')
+    .replace(/=+$/, '');
+  return new WebSocket(url, [`${TOKEN_PROTOCOL_PREFIX}${b64}`]);
 }
 
 type Listener = () => void;
 
 class LabSource {
-  #snapshot: Snapshot = { state: null, events: [], connected: false, error: null };
+  #snapshot: Snapshot = { state: null, events: [], connected: false, error: null, needsToken: false };
   #listeners = new Set<Listener>();
   #started = false;
   #pollTimer: number | undefined;
@@ -61,9 +95,13 @@ class LabSource {
     }
     this.#fetching = true;
     try {
-      const res = await fetch('/api/state');
+      const res = await fetch('/api/state', { headers: authHeaders() });
+      if (res.status === 401) {
+        this.#set({ needsToken: true, error: 'this Lab needs its admin token' });
+        return;
+      }
       if (!res.ok) throw new Error(`GET /api/state answered ${res.status}`);
-      this.#set({ state: (await res.json()) as LabState, error: null });
+      this.#set({ state: (await res.json()) as LabState, error: null, needsToken: false });
     } catch (e) {
       this.#set({ error: (e as Error).message });
     } finally {
@@ -84,9 +122,19 @@ class LabSource {
     }, REFRESH_COALESCE_MS);
   }
 
+  /** Keeps the admin token for this tab, then fetches and reconnects with it. */
+  setToken(value: string): void {
+    try {
+      sessionStorage.setItem(TOKEN_KEY, value);
+    } catch {
+      // Storage refused (private mode): nothing to keep it in.
+    }
+    this.#socket?.close();
+    void this.refresh();
+  }
+
   #connect(): void {
-    const url = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/api/events`;
-    const ws = new WebSocket(url);
+    const ws = openLabSocket('/api/events');
     this.#socket = ws;
     ws.onopen = () => this.#set({ connected: true, events: [] });
     ws.onmessage = (m) => {
@@ -125,7 +173,8 @@ export class ApiError extends Error {}
 async function call(method: string, path: string, body?: unknown): Promise<unknown> {
   const res = await fetch(path, {
     method,
-    ...(body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
+    headers: { ...authHeaders(), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
   const json = (await res.json().catch(() => ({}))) as { error?: { message?: string } };
   void labSource.refresh();
@@ -142,6 +191,14 @@ export const labApi = {
   partition: (groups: string[][]) => call('POST', '/api/partition', { groups }),
   links: (links: LinkFault[], loss: Record<string, number>) => call('POST', '/api/links', { links, loss }),
   heal: () => call('POST', '/api/heal'),
+  skew: (id: string, clockSkewMs: number) => call('POST', `/api/nodes/${encodeURIComponent(id)}/skew`, { clockSkewMs }),
   startTraffic: (config: TrafficConfig) => call('POST', '/api/traffic/start', config),
   stopTraffic: () => call('POST', '/api/traffic/stop'),
 };
+
+/** This session's recorded run (`GET /api/run`), checked as a file from disk would be. */
+export async function fetchSessionRun(): Promise<LabRun> {
+  const res = await fetch('/api/run', { headers: authHeaders() });
+  if (!res.ok) throw new ApiError(`GET /api/run answered ${res.status}`);
+  return parseRun(await res.json());
+}
