@@ -10,9 +10,11 @@
  *    so the tree stays exactly `fromEntries(storage)` as long as every change is reported in
  *    order — which KvNode guarantees (LocalChangeListener);
  *  - the exchange's `lookup` of a differing segment reads that segment's keys from storage. The
- *    keys of a partition are grouped by segment once per exchange (`SegmentKeys`) and kept up to
- *    date by `apply` while an exchange holds them, so a descent that lists many segments scans
- *    the partition once, not once per segment.
+ *    keys of a partition are grouped by segment by one scan (`SegmentKeys`), kept up to date by
+ *    `apply`, and kept for `GROUPING_TTL_MS` after it was built: every exchange of a round, as
+ *    initiator or responder, and every segment it lists share one scan. Anti-entropy drops
+ *    stale groupings after each round (`dropStaleGrouping`), so they cost memory only while
+ *    exchanges use them.
  * A missed change or silent corruption makes tree and storage drift apart; the periodic rebuild
  * finds and repairs that.
  */
@@ -31,8 +33,11 @@ import { DATA_TABLE, dataKey, dataRange, keyOfDataKey } from './storage-layout.t
  */
 const RECENT_DIGESTS_MAX = 512;
 
-/** A partition's keys grouped by Merkle segment, for one exchange's lookups. */
+/** A partition's keys grouped by Merkle segment, for exchanges' lookups. */
 type SegmentKeys = Map<number, Set<Key>>;
+
+/** How long a grouping serves lookups before the next lookup rescans (covers a round's exchanges). */
+export const GROUPING_TTL_MS = 10_000;
 
 export class PartitionTree {
   readonly partition: PartitionIndex;
@@ -41,12 +46,13 @@ export class PartitionTree {
   readonly #tombstones = new Set<Key>();
   #keys = 0;
   readonly #recent = new Map<Key, VersionDigest>();
+  readonly #now: () => number;
   #segmentKeys: SegmentKeys | null = null;
-  /** Exchanges currently holding `#segmentKeys`; the grouping is dropped when the last ends. */
-  #holders = 0;
+  #groupedAtMs = 0;
 
-  constructor(storage: Storage, partition: PartitionIndex, depth: number) {
+  constructor(storage: Storage, partition: PartitionIndex, depth: number, now: () => number) {
     this.#storage = storage;
+    this.#now = now;
     this.partition = partition;
     this.tree = new MerkleTree(depth);
   }
@@ -79,35 +85,13 @@ export class PartitionTree {
     }
   }
 
-  /**
-   * Runs `fn` (one exchange, as initiator) with `lookup` served from a grouping of the
-   * partition's keys by segment, built on first use and shared by concurrent exchanges.
-   */
-  async withLookup<T>(fn: (lookup: EntryLookup) => Promise<T>): Promise<T> {
-    this.#holders++;
-    try {
-      return await fn(this.#lookup);
-    } finally {
-      this.#release();
-    }
-  }
-
-  /** The same for one synchronous step (a responder answering one request). */
-  withLookupSync<T>(fn: (lookup: EntryLookup) => T): T {
-    this.#holders++;
-    try {
-      return fn(this.#lookup);
-    } finally {
-      this.#release();
-    }
-  }
-
-  #release(): void {
-    if (--this.#holders === 0) this.#segmentKeys = null;
+  /** Forgets the grouping once it is older than the TTL (after a round: memory only while used). */
+  dropStaleGrouping(): void {
+    if (this.#segmentKeys !== null && this.#now() - this.#groupedAtMs > GROUPING_TTL_MS) this.#segmentKeys = null;
   }
 
   /** The entries (key, digest) this replica holds in one segment, read from storage. */
-  readonly #lookup: EntryLookup = (segment) => {
+  readonly lookup: EntryLookup = (segment) => {
     const keys = this.#groupBySegment().get(segment);
     if (keys === undefined) return [];
     const out: SegmentEntry[] = [];
@@ -124,7 +108,8 @@ export class PartitionTree {
   };
 
   #groupBySegment(): SegmentKeys {
-    if (this.#segmentKeys !== null) return this.#segmentKeys;
+    const now = this.#now();
+    if (this.#segmentKeys !== null && now - this.#groupedAtMs <= GROUPING_TTL_MS) return this.#segmentKeys;
     const grouped: SegmentKeys = new Map();
     for (const [k] of this.#storage.range(DATA_TABLE, dataRange(this.partition))) {
       const key = keyOfDataKey(k);
@@ -134,6 +119,7 @@ export class PartitionTree {
       keys.add(key);
     }
     this.#segmentKeys = grouped;
+    this.#groupedAtMs = now;
     return grouped;
   }
 
@@ -156,9 +142,10 @@ export class PartitionTree {
     storage: Storage,
     partition: PartitionIndex,
     depth: number,
+    now: () => number,
     saved: { words: Uint32Array; keys: number; tombstones: readonly Key[] },
   ): PartitionTree {
-    const pt = new PartitionTree(storage, partition, depth);
+    const pt = new PartitionTree(storage, partition, depth, now);
     pt.tree.loadWords(saved.words);
     pt.#keys = saved.keys;
     for (const key of saved.tombstones) pt.#tombstones.add(key);
@@ -176,8 +163,9 @@ export function buildPartitionTree(
   storage: Storage,
   partition: PartitionIndex,
   depth: number,
+  now: () => number,
 ): { tree: PartitionTree; corrupt: number } {
-  const tree = new PartitionTree(storage, partition, depth);
+  const tree = new PartitionTree(storage, partition, depth, now);
   let corrupt = 0;
   for (const [k, bytes] of storage.range(DATA_TABLE, dataRange(partition))) {
     let record: VersionedRecord;

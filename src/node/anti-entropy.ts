@@ -23,6 +23,7 @@ import {
   receiveReply,
   startExchange,
   type ExchangeLimits,
+  type ExchangeResult,
 } from '../core/merkle/exchange.ts';
 import { merkleDepthDefault } from '../core/merkle/merkle-tree.ts';
 import type { AeRequest } from '../core/merkle/messages.ts';
@@ -126,6 +127,7 @@ export class AntiEntropy implements NodeExtension {
   readonly #pauseMs: number;
   readonly #limits: ExchangeLimits;
   readonly #trees = new Map<PartitionIndex, PartitionTree>();
+  readonly #now = (): number => this.#node.services.clock.now();
   readonly #rotation = new Map<PartitionIndex, number>();
   #building = false;
   #buildAgain = false;
@@ -223,7 +225,7 @@ export class AntiEntropy implements NodeExtension {
       if (bytes.byteLength !== 4 * wordCount) continue;
       const words = new Uint32Array(wordCount);
       new Uint8Array(words.buffer).set(bytes);
-      this.#trees.set(p, PartitionTree.restore(this.#node.services.storage, p, this.depth, { words, keys, tombstones }));
+      this.#trees.set(p, PartitionTree.restore(this.#node.services.storage, p, this.depth, this.#now, { words, keys, tombstones }));
       this.#totals.treesRestored++;
     }
   }
@@ -290,7 +292,7 @@ export class AntiEntropy implements NodeExtension {
             )
               continue;
           }
-          const { tree } = buildPartitionTree(this.#node.services.storage, p, this.depth);
+          const { tree } = buildPartitionTree(this.#node.services.storage, p, this.depth, this.#now);
           this.#trees.set(p, tree);
         }
       } while (this.#buildAgain);
@@ -318,7 +320,7 @@ export class AntiEntropy implements NodeExtension {
         }
         if (this.#closed) break;
         if (this.#trees.get(p) !== old) continue;
-        const { tree } = buildPartitionTree(this.#node.services.storage, p, this.depth);
+        const { tree } = buildPartitionTree(this.#node.services.storage, p, this.depth, this.#now);
         partitions++;
         if (!tree.tree.equals(old.tree)) drifted.push(p);
         this.#trees.set(p, tree);
@@ -445,6 +447,8 @@ export class AntiEntropy implements NodeExtension {
       tombstonesReaped: reaped,
     };
     this.#lastRound = summary;
+    // Groupings of keys by segment served this round's lookups; past their TTL they go.
+    for (const pt of this.#trees.values()) pt.dropStaleGrouping();
     this.#totals.rounds++;
     this.#totals.tombstonesReaped += reaped;
     if (!this.#closed) services.emit('ae-round', summary);
@@ -503,21 +507,22 @@ export class AntiEntropy implements NodeExtension {
       const first = startExchange(pt.partition, pt.tree, this.#limits);
       let state = first.state;
       let request: AeRequest = first.message;
-      // The descent's segment lookups share one scan of the partition's keys (withLookup).
-      const result = await pt.withLookup(async (lookup) => {
-        for (;;) {
-          roundTrips++;
-          const reply = await this.#ask(peer, pt.partition, request, timeoutMs, meter);
-          if (reply.type === 'tomb-check-reply' || reply.type === 'tomb-reap-reply')
-            throw new KvError('KV_BAD_REQUEST', `unexpected ${reply.type}`);
-          const step = receiveReply(state, pt.tree, lookup, reply);
-          if (step.kind === 'failed')
-            throw new KvError('KV_INTERNAL', `exchange failed: ${step.reason}`);
-          if (step.kind === 'done') return step.result;
+      // The descent's segment lookups share one scan of the partition's keys (anti-entropy-trees.ts).
+      let result: ExchangeResult | undefined;
+      while (result === undefined) {
+        roundTrips++;
+        const reply = await this.#ask(peer, pt.partition, request, timeoutMs, meter);
+        if (reply.type === 'tomb-check-reply' || reply.type === 'tomb-reap-reply')
+          throw new KvError('KV_BAD_REQUEST', `unexpected ${reply.type}`);
+        const step = receiveReply(state, pt.tree, pt.lookup, reply);
+        if (step.kind === 'failed')
+          throw new KvError('KV_INTERNAL', `exchange failed: ${step.reason}`);
+        if (step.kind === 'done') result = step.result;
+        else {
           state = step.state;
           request = step.message;
         }
-      });
+      }
       segmentsDiffering = result.segmentsDiffering;
       keysSent = await pushRecords(this.#node, peer, result.keysToSend, timeoutMs, meter);
       keysFetched = await fetchRecords(this.#node, peer, result.keysToFetch, timeoutMs, meter);
@@ -627,7 +632,9 @@ export class AntiEntropy implements NodeExtension {
               'KV_UNAVAILABLE',
               `${this.#node.id} holds no tree for partition ${m.partition}`,
             );
-          reply({ msg: aeToWire(pt.withLookupSync((lookup) => answerRequest(pt.tree, lookup, req, this.#limits))) });
+          reply({ msg: aeToWire(answerRequest(pt.tree, pt.lookup, req, this.#limits)) });
+          // A node answering exchanges need not run rounds itself (interval 0): drop here too.
+          for (const other of this.#trees.values()) if (other !== pt) other.dropStaleGrouping();
         }
       }
     } catch (e) {
