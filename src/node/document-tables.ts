@@ -4,7 +4,9 @@
  * (document, Idempotency-Key). An update then reads and writes the document's row (small: fields,
  * contexts, compensations) and the rows of the keys it carries — one for a keyed patch or a
  * delta — whatever the size of the table. Only transfers of a replica's whole state (read
- * replies and repair, anti-entropy, handoff, hints) read the whole table (`withTable`).
+ * repair, anti-entropy, handoff, hints) read the whole table (`withTable`); reads answer from
+ * the row alone (`KvNode.readView`), plus a few rows when replicas are concurrent
+ * (document-reads.ts).
  *
  * Layout, in a table of its own beside the records' table:
  *   `<main key>\u0000<idempotency key>` → msgpack(encodeApplications(apps))   one per key

@@ -5,7 +5,7 @@ import type { Transport } from '../transport/transport.ts';
 import type { VersionedRecord } from '../core/siblings.ts';
 import { coordinateWrite, isDeleted, liveSiblings, sameVersions, syncRecords } from '../core/siblings.ts';
 import { decodeContext } from '../core/context.ts';
-import { applyPatch, emptyDocument, parsePatch, retryState } from '../core/crdt/index.ts';
+import { applyPatch, contextFromDots, emptyContext, emptyDocument, parsePatch, retryState, type Dot } from '../core/crdt/index.ts';
 import { emptyVector } from '../core/version-vector.ts';
 import type { ClusterView, MemberInfo } from '../core/membership.ts';
 import { claim, mergeViews, sameView, viewFromWire, viewToWire } from '../core/membership.ts';
@@ -19,6 +19,7 @@ import { decodeRecord, encodeRecord, recordFromWire, recordToWire } from './reco
 import type { WireRecord } from './record-codec.ts';
 import { dataKey, dataRange, keyOfDataKey, META_TABLE, DATA_TABLE, VIEW_META_KEY, DOC_TABLES_TABLE } from './storage-layout.ts';
 import { DocumentTables, type LoadedRows } from './document-tables.ts';
+import { dotsFromWire, dotsToWire, novelDots, RecentDots } from './document-reads.ts';
 import { EventHub } from './node-events.ts';
 import { compareUtf8 } from '../storage/utf8-order.ts';
 import { PhiAccrualDetector } from '../core/failure-detector.ts';
@@ -159,6 +160,8 @@ export class KvNode {
   readonly #extensions = new Map<string, (from: NodeId, m: PeerMessage) => void>();
   readonly #attached: NodeExtension[] = [];
   readonly #inflight = new Map<string, Promise<void>>();
+  /** Which idempotency key recent table dots applied, for reads of concurrent replicas. */
+  readonly #recentDots = new RecentDots();
 
   constructor(deps: NodeDeps) {
     this.config = deps.config;
@@ -579,6 +582,7 @@ export class KvNode {
     const stored = bytes ? decodeRecord(bytes) : undefined;
     const { record: local, rows } = this.#tables.withRows(k, stored, incoming.doc?.idempotency.applied.keys() ?? []);
     const merged = syncRecords(local, incoming)!;
+    if (incoming.doc) this.#recentDots.note(k, incoming.doc);
     const write = this.#tables.store(DATA_TABLE, k, bytes, rows, merged, this.#wallNow());
     if (local && write === undefined) return { merged: local, durable: this.#inflight.get(k) ?? Promise.resolve() };
     this.#trackCounts(stored, merged);
@@ -675,8 +679,8 @@ export class KvNode {
     // Only primary replicas' answers take part in read repair; fallbacks hold hints.
     const got = new Map<NodeId, VersionedRecord | undefined>();
     const asked = new Set(targets.map((t) => t.node));
-    /** Replies used for the answer: node → the replica it answered for (a fallback: its hints). */
-    const answered = new Map<NodeId, NodeId | undefined>();
+    /** Replies used for the answer: node → its view and the replica it answered for (a fallback: its hints). */
+    const answered = new Map<NodeId, { rec: VersionedRecord | undefined; hint: NodeId | undefined }>();
     const id = this.#nextRequestId++;
     const finish = new Promise<void>((resolve) => {
       const timer = this.#clock.setTimeout(() => {
@@ -697,7 +701,7 @@ export class KvNode {
           try {
             const rec = m.rec ? recordFromWire(m.rec) : undefined;
             if (replicas.includes(from)) got.set(from, rec);
-            answered.set(from, targets.find((t) => t.node === from)?.hint);
+            answered.set(from, { rec, hint: targets.find((t) => t.node === from)?.hint });
             call.succeed(from, rec);
           } catch {
             call.fail(from);
@@ -713,7 +717,7 @@ export class KvNode {
             if (hint !== undefined) rec = syncRecords(rec, this.hints.readView(hint, this.#dataKeyOf(key)));
             // Only a primary replica's copy takes part in read repair; a fallback holds hints.
             else got.set(n, rec);
-            answered.set(n, hint);
+            answered.set(n, { rec, hint });
             call.succeed(n, rec);
           } catch {
             call.fail(n);
@@ -736,15 +740,64 @@ export class KvNode {
     for (const rec of views) merged = syncRecords(merged, rec);
     if (merged?.doc && !views.some((rec) => sameVersions(rec, merged))) {
       // Concurrent replicas: their tables may hold applications of one key that only a merge of
-      // the tables compensates. Answer from their full states (the views too: a failed read
-      // must not take its replica's writes out of the answer).
-      const full = [...readers, ...handingOff.map((n): [NodeId, undefined] => [n, undefined])].map(([n, hint]) =>
-        this.#readFull(n, key, hint, opts.timeoutMs).catch(() => undefined),
-      );
-      if (selfHandingOff) full.push(Promise.resolve(this.readLocal(key)));
-      for (const rec of await Promise.all(full)) merged = syncRecords(merged, rec);
+      // the tables compensates (document-reads.ts). Merge in their novel entries or, failing
+      // that, their full states (the views too: a failed read must not take its replica's
+      // writes out of the answer).
+      const novel = handingOff.length === 0 && !selfHandingOff ? await this.#novelEntries(key, readers, opts.timeoutMs) : undefined;
+      if (novel !== undefined) for (const rec of novel) merged = syncRecords(merged, rec);
+      else {
+        const full = [...readers, ...handingOff.map((n): [NodeId, { hint: undefined }] => [n, { hint: undefined }])].map(([n, { hint }]) =>
+          this.#readFull(n, key, hint, opts.timeoutMs).catch(() => undefined),
+        );
+        if (selfHandingOff) full.push(Promise.resolve(this.readLocal(key)));
+        for (const rec of await Promise.all(full)) merged = syncRecords(merged, rec);
+      }
     }
     return { record: merged, replied: outcome.succeeded };
+  }
+
+  /**
+   * Each replica's view with the entries of the novel table dots assigned to it (`novelDots`),
+   * or undefined when one cannot be had (a fallback answered, too many dots, a replica that
+   * cannot name a dot's entry, no reply): then the answer needs full states.
+   */
+  async #novelEntries(
+    key: string,
+    readers: readonly (readonly [NodeId, { rec: VersionedRecord | undefined; hint: NodeId | undefined }])[],
+    timeoutMs: number,
+  ): Promise<(VersionedRecord | undefined)[] | undefined> {
+    if (readers.some(([, a]) => a.hint !== undefined)) return undefined;
+    const dots = novelDots(readers.map(([n, a]) => [n, a.rec?.doc?.idempotency.seen ?? emptyContext] as const));
+    if (dots === undefined) return undefined;
+    const asks = readers.map(async ([n], i): Promise<VersionedRecord | undefined> => {
+      const want = dots[i]!;
+      if (want.length === 0) return undefined;
+      if (n === this.id) return this.#viewWithEntries(key, want);
+      const m = await this.#request(n, (id) => ({ t: 'get', id, key, view: true, dots: dotsToWire(want) }), timeoutMs);
+      if (m.t !== 'get-r') throw new KvError('KV_INTERNAL', 'unexpected reply');
+      if (m.err) throw errorFromWire(m.err);
+      return m.rec ? recordFromWire(m.rec) : undefined;
+    });
+    // The views bring every dot: common ones (every replica has their entries) and novel ones,
+    // whose entries the answers bring.
+    return Promise.all(asks).then((entries) => [...readers.map(([, a]) => a.rec), ...entries], () => undefined);
+  }
+
+  /**
+   * The table entries of `dots` (ones this node applied or merged lately), with this node's row
+   * as it is now but with only those dots in the table's context: the row may have gained dots
+   * since its view was read, and a dot travels only with its entry (CRDT12; like `retryState`).
+   * Throws when one is not at hand.
+   */
+  #viewWithEntries(key: string, dots: readonly Dot[]): VersionedRecord | undefined {
+    const k = this.#dataKeyOf(key);
+    const bytes = this.#storage.get(DATA_TABLE, k);
+    const keys = this.#recentDots.keysOf(k, dots);
+    const { record } = this.#tables.withRows(k, bytes ? decodeRecord(bytes) : undefined, keys);
+    const doc = record?.doc;
+    if (!doc || keys.some((ik) => !doc.idempotency.applied.has(ik))) throw new KvError('KV_UNAVAILABLE', 'a table entry is gone (pruned); read the full state');
+    const applied = new Map(keys.map((ik) => [ik, doc.idempotency.applied.get(ik)!]));
+    return { ...record, doc: { ...doc, idempotency: { applied, compensations: doc.idempotency.compensations, seen: contextFromDots(dots) } } };
   }
 
   /**
@@ -787,26 +840,31 @@ export class KvNode {
       this.#emit('read-repair', { key, replica: node });
     }
     if (stale.length === 0) return;
-    if ([...got.values()].some((rec) => rec?.doc)) void this.#repairDocument(key, [...got.keys()], stale);
+    if ([...got.values()].some((rec) => rec?.doc)) void this.#repairDocument(key, got, stale);
     else for (const node of stale) this.#pushRepair(key, node, merged);
   }
 
   /**
-   * Read repair of a document: the full state pushed to the stale replicas is read from a fresh
-   * one (this node's own copy when it is fresh: no round trip), or, when every replica is stale
-   * (concurrent), from all of them. It costs a full-state read, but only when replicas differ.
-   * A source that fails to answer is left out; anti-entropy and hints still converge them.
+   * Read repair of a document. What is pushed must carry the entry of every table dot the stale
+   * replica lacks (CRDT12): the replicas' views with the entries of their novel dots
+   * (document-reads.ts; a replica has the entries of the dots it has seen, so this is a state it
+   * may merge), a few rows each. Failing that, full states: a fresh replica's (this node's own
+   * copy when it is fresh: no round trip) or, when every replica is stale, all of theirs. A
+   * source that fails to answer is left out; anti-entropy and hints still converge them.
    */
-  async #repairDocument(key: string, replicas: readonly NodeId[], stale: readonly NodeId[]): Promise<void> {
-    const fresh = replicas.filter((n) => !stale.includes(n));
-    const sources = fresh.includes(this.id) ? [this.id] : fresh.length > 0 ? fresh.slice(0, 1) : replicas;
+  async #repairDocument(key: string, got: ReadonlyMap<NodeId, VersionedRecord | undefined>, stale: readonly NodeId[]): Promise<void> {
+    const replicas = [...got.keys()];
     const timeoutMs = this.config.requestTimeoutMs;
-    let full: VersionedRecord | undefined;
-    for (const rec of await Promise.all(sources.map((n) => this.#readFull(n, key, undefined, timeoutMs).catch(() => undefined)))) {
-      full = syncRecords(full, rec);
+    let states = await this.#novelEntries(key, [...got].map(([n, rec]) => [n, { rec, hint: undefined }] as const), timeoutMs);
+    if (states === undefined) {
+      const fresh = replicas.filter((n) => !stale.includes(n));
+      const sources = fresh.includes(this.id) ? [this.id] : fresh.length > 0 ? fresh.slice(0, 1) : replicas;
+      states = await Promise.all(sources.map((n) => this.#readFull(n, key, undefined, timeoutMs).catch(() => undefined)));
     }
-    if (!full || this.#closed) return;
-    for (const node of stale) this.#pushRepair(key, node, full);
+    let repaired: VersionedRecord | undefined;
+    for (const rec of states) repaired = syncRecords(repaired, rec);
+    if (!repaired || this.#closed) return;
+    for (const node of stale) this.#pushRepair(key, node, repaired);
   }
 
   /** Merges a full state into one replica's copy of a key (this node's or, unacknowledged, a peer's). */
@@ -921,6 +979,7 @@ export class KvNode {
       return { record: local, coordinator: this.id, duplicate: true };
     }
     const record: VersionedRecord = { context: local?.context ?? emptyVector(), siblings: local?.siblings ?? [], doc: result.state };
+    this.#recentDots.note(k, result.delta);
     await this.#replaceLocal(req.key, k, { bytes, stored, rows }, record);
     const delta: VersionedRecord = { context: emptyVector(), siblings: [], doc: result.delta };
     await this.#replicate(req.key, delta, req.w, req.timeoutMs);
@@ -1165,7 +1224,13 @@ export class KvNode {
           let rec: VersionedRecord | undefined;
           try {
             // A view (no idempotency table) when the reader asks for one: it only answers with it.
+            // With `dots`, the view carries those dots' entries (document-reads.ts).
             const view = m.view === true;
+            if (m.dots !== undefined) {
+              rec = this.#viewWithEntries(m.key, dotsFromWire(m.dots));
+              this.#transport.send(from, { t: 'get-r', id: m.id, rec: rec ? recordToWire(rec) : null });
+              return;
+            }
             rec = view ? this.readView(m.key) : this.readLocal(m.key);
             if (m.hint !== undefined) {
               const dk = this.#dataKeyOf(m.key);

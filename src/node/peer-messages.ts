@@ -12,8 +12,11 @@ import { isNodeId } from '../core/types.ts';
  */
 export type PeerMessage =
   | { readonly t: 'gossip'; readonly view: WireView }
-  /** `view`: a document may come without its idempotency table (for an answer, never to store). */
-  | { readonly t: 'get'; readonly id: number; readonly key: string; readonly hint?: NodeId; readonly view?: true }
+  /**
+   * `view`: a document may come without its idempotency table (for an answer, never to store);
+   * `dots`: with the entries of those table dots (src/node/document-reads.ts).
+   */
+  | { readonly t: 'get'; readonly id: number; readonly key: string; readonly hint?: NodeId; readonly view?: true; readonly dots?: readonly (readonly [string, number])[] }
   | { readonly t: 'get-r'; readonly id: number; readonly rec: WireRecord | null; readonly err?: WireError }
   | { readonly t: 'put'; readonly id: number; readonly key: string; readonly rec: WireRecord; readonly ack: boolean; readonly hint?: NodeId }
   | { readonly t: 'batch'; readonly id: number; readonly entries: readonly (readonly [string, WireRecord])[] }
@@ -76,6 +79,7 @@ export function validatePeerMessage(value: unknown): PeerMessage {
   if (m.t !== 'gossip' && (typeof m.id !== 'number' || !Number.isSafeInteger(m.id))) throw new Error('bad request id');
   if ((m.t === 'get' || m.t === 'put') && typeof m.key !== 'string') throw new Error('bad key');
   if (m.t === 'get' && m.view !== undefined && m.view !== true) throw new Error('bad view flag');
+  if (m.t === 'get' && m.dots !== undefined && !Array.isArray(m.dots)) throw new Error('bad dots');
   if (m.t === 'list' && (typeof m.prefix !== 'string' || typeof m.limit !== 'number')) throw new Error('bad list');
   if ((m.t === 'get' || m.t === 'put') && m.hint !== undefined && !isNodeId(m.hint)) throw new Error('bad hint target');
   if (m.t === 'batch' && (!Array.isArray(m.entries) || m.entries.length > BATCH_ENTRIES_MAX)) throw new Error('bad batch');

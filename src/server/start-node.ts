@@ -36,6 +36,8 @@ export interface StartNodeOptions {
   readonly peerPort?: number;
   /** Data directory for LMDB; omitted = in-memory storage (tests only). */
   readonly dataDir?: string;
+  /** A storage to run on instead (tests: e.g. one that counts reads); `dataDir` is then unused. */
+  readonly storage?: Storage;
   readonly adminToken?: string | undefined;
   readonly clusterSecret?: string | undefined;
   /** What `POST /admin/shutdown` does (the CLI exits the process); absent = not offered. */
@@ -61,7 +63,7 @@ export interface RunningNode {
  * it serving.
  */
 export async function startNode(options: StartNodeOptions): Promise<RunningNode> {
-  const storage: Storage = options.dataDir ? LmdbStorage.open({ path: options.dataDir }) : new MemoryStorage();
+  const storage: Storage = options.storage ?? (options.dataDir ? LmdbStorage.open({ path: options.dataDir }) : new MemoryStorage());
   const tcp = new TcpTransport<PeerMessage>({
     self: options.config.id,
     host: options.host,

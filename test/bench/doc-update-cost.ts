@@ -124,6 +124,30 @@ async function main(): Promise<void> {
   const value = await reads('quorum read r=2', 'bench/likes');
   for (let i = 0; i < 10; i++) await patch(nodes[0]!, `small-${i}`, 1, 'bench/small');
   await reads('quorum read r=2, small doc', 'bench/small');
+
+  // Reads while updates go through every node: replicas are often concurrent for a moment, and
+  // then a read is answered from full states (tables included). Wall ms per read: mean and max.
+  let writing = true;
+  let extra = 0;
+  const writers = Array.from({ length: IN_FLIGHT }, async (_, w) => {
+    while (writing) await patch(nodes[w % 3]!, `busy-${extra++}`, 1);
+  });
+  const times: number[] = [];
+  for (let i = 0; i < 40; i++) {
+    const t = performance.now();
+    await (await fetch(`${nodes[i % 3]!.url}/kv/bench/likes?r=2`)).arrayBuffer();
+    times.push(performance.now() - t);
+  }
+  writing = false;
+  await Promise.all(writers);
+  const line = `${'quorum read r=2, busy'.padEnd(28)} wall ${(times.reduce((a, b) => a + b, 0) / times.length).toFixed(2).padStart(7)} ms/read mean, ${Math.max(...times).toFixed(2)} max (${extra} updates meanwhile)`;
+  rows.push(line);
+  console.log(line);
+  const settled = await (await fetch(`${nodes[0]!.url}/kv/bench/likes?r=3`)).json();
+  if ((settled as { likes?: unknown }).likes !== done + extra) {
+    console.log(`after the busy reads: ${JSON.stringify(settled)} (expected likes ${done + extra})`);
+    process.exitCode = 1;
+  }
   console.log(`final value ${String(value)} (expected ${done})`);
   if (value !== done) process.exitCode = 1;
 }

@@ -6,14 +6,18 @@ import { LocalCluster, waitForCluster } from '../../src/cluster/local-cluster.ts
 import { waitFor } from '../helpers/in-process-cluster.ts';
 
 /**
- * Issue 5, acceptance 1 (scaled for CI): concurrent `$inc` through every node of a real
+ * Issue 5, acceptances 1 and 2 (scaled for CI): concurrent `$inc` through every node of a real
  * 3-process cluster while one node is SIGKILLed and restarted and later another is isolated
- * and healed. Every client retries a failed request with the same Idempotency-Key until it
- * succeeds. Afterwards every replica holds exactly the sum. Ports 30101-30103 / 31101-31103.
- * The full acceptance size is an opt-in: `COUNTER_TEST_INCREMENTS=20000 npx vitest run
- * test/node/counter-exactness.test.ts` (deadlines grow with the size).
+ * and healed. Every request increments `likes` by 1 (acceptance 1: every replica ends at
+ * exactly the number of requests) and, in the same patch, `balance` by +1 or -1 (acceptance 2:
+ * negative increments; every replica ends at the sum of the acknowledged deltas). Every client
+ * retries a failed request with the same Idempotency-Key until it succeeds. Ports
+ * 30601-30603 (HTTP) / 30611-30613 (peers). The full acceptance size is an opt-in:
+ * `COUNTER_TEST_INCREMENTS=20000 npx vitest run test/node/counter-exactness.test.ts`
+ * (deadlines grow with the size).
  */
-const BASE = 30101;
+const BASE = 30601;
+const PEER_BASE = 30611;
 const ids = ['n1', 'n2', 'n3'];
 const url = (i: number) => `http://127.0.0.1:${BASE + i}`;
 const TOTAL = Number(process.env.COUNTER_TEST_INCREMENTS ?? 1000);
@@ -26,7 +30,7 @@ let cluster: LocalCluster;
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'nosqldb-counter-'));
   cluster = new LocalCluster({ dataDir: dir, nodeArgs: ['--anti-entropy-interval-ms', '0'], onOutput: () => undefined });
-  cluster.start(ids.map((id, i) => ({ id, port: BASE + i })));
+  cluster.start(ids.map((id, i) => ({ id, port: BASE + i, extraArgs: ['--peer-port', String(PEER_BASE + i)] })));
   await waitForCluster([0, 1, 2].map(url), ids, 30_000);
 }, 40_000);
 
@@ -40,7 +44,7 @@ async function faults(i: number, body: unknown): Promise<void> {
 }
 
 describe('counters under failures', () => {
-  it(`[CRDT7] ${TOTAL} retried $inc with kill/restart and isolation: every replica reports exactly the sum`, async () => {
+  it(`[CRDT7] ${TOTAL} retried $inc (likes +1, balance ±1) with kill/restart and isolation: every replica reports exactly ${TOTAL} likes and the balance's sum`, async () => {
     let next = 0;
     let acked = 0;
     let sum = 0;
@@ -49,7 +53,7 @@ describe('counters under failures', () => {
       for (;;) {
         const k = next++;
         if (k >= TOTAL) return;
-        const delta = k % 5 === 0 ? -1 : 1;
+        const delta = k % 5 === 0 ? -1 : 1; // balance's step; likes always +1
         const key = `inc-${k}`;
         for (let attempt = 0; ; attempt++) {
           const node = (c + attempt) % 3;
@@ -57,7 +61,7 @@ describe('counters under failures', () => {
             const r = await fetch(`${url(node)}/kv/likes?timeout=2000`, {
               method: 'PATCH',
               headers: { 'content-type': 'application/json', 'idempotency-key': key },
-              body: JSON.stringify({ likes: { $inc: delta } }),
+              body: JSON.stringify({ likes: { $inc: 1 }, balance: { $inc: delta } }),
               signal: AbortSignal.timeout(5000),
             });
             await r.arrayBuffer();
@@ -89,12 +93,18 @@ describe('counters under failures', () => {
     const runMs = Date.now() - started;
     expect(acked).toBe(TOTAL);
     // Converge: a quorum read of all three replicas repairs the stale ones.
-    let local: number[] = [];
+    let local: { likes: number; balance: number }[] = [];
+    const exact = (v: { likes: number; balance: number }): boolean => v.likes === TOTAL && v.balance === sum;
     await waitFor('every replica exact', async () => {
       await fetch(`${url(0)}/kv/likes?r=3`);
-      local = await Promise.all([0, 1, 2].map(async (i) => ((await (await fetch(`${url(i)}/kv/likes?local=true`)).json()) as { likes: number }).likes));
-      return local.every((v) => v === sum);
+      local = await Promise.all([0, 1, 2].map(async (i) => (await (await fetch(`${url(i)}/kv/likes?local=true`)).json()) as { likes: number; balance: number }));
+      return local.every(exact);
     }, Math.max(30_000, TOTAL * 3));
-    console.log(`counter: ${TOTAL} increments acknowledged in ${(runMs / 1000).toFixed(1)} s, sum ${sum}, ${retries} retries, replicas ${local.join(' ')}: every replica exact`);
+    for (const v of local) expect(v).toEqual({ likes: TOTAL, balance: sum });
+    console.log(
+      `counter: ${TOTAL} requests acknowledged in ${(runMs / 1000).toFixed(1)} s, ${retries} retries; ` +
+        `likes (+1 each) per replica ${local.map((v) => v.likes).join(' ')} = ${TOTAL}; ` +
+        `balance (±1, sum of acknowledged deltas ${sum}) per replica ${local.map((v) => v.balance).join(' ')}: every replica exact`,
+    );
   }, Math.max(240_000, 5 * PHASE_MS));
 });

@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULTS } from '../../src/node/config.ts';
 import { startNode, type RunningNode } from '../../src/server/start-node.ts';
-import { startTestCluster, waitFor, type TestCluster } from '../helpers/in-process-cluster.ts';
+import { rangePorts, startTestCluster, waitFor, type TestCluster } from '../helpers/in-process-cluster.ts';
 
 /**
  * Issue 3, acceptance 4 (scaled for CI): a 3-node cluster with keys under continuous load; a
@@ -70,9 +70,11 @@ describe('join and leave with handoff', () => {
       }
     })();
 
+    const ports = rangePorts();
     n4 = await startNode({
       host: '127.0.0.1',
-      port: 0,
+      port: ports?.http ?? 0,
+      ...(ports ? { peerPort: ports.peer } : {}),
       config: { ...DEFAULTS, gossipIntervalMs: 200, antiEntropyIntervalMs: 0, id: 'n4', seeds: [c.url(0).replace('http://', '')] },
     });
     const sawProgress = { value: false };
@@ -101,7 +103,7 @@ describe('join and leave with handoff', () => {
     // The documents n4 now replicates came with their whole tables.
     let docsHeld = 0;
     for (let d = 0; d < DOCS; d++) {
-      const doc = n4.node.getLocal(`doc/${d}`)?.doc;
+      const doc = n4.node.readLocal(`doc/${d}`)?.doc;
       if (!doc) continue;
       docsHeld++;
       expect(doc.idempotency.applied.size).toBe(KEYED);

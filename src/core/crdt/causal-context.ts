@@ -75,6 +75,31 @@ export function contextMerge(a: CausalContext, b: CausalContext): CausalContext 
   return out;
 }
 
+/** The context's one dot, when it holds exactly one (a delta's), else undefined. */
+export function singleDot(ctx: CausalContext): Dot | undefined {
+  if (ctx.size !== 1) return undefined;
+  const [actor, dots] = [...ctx][0] as [NodeId, ActorDots];
+  if (dots.base === 1 && dots.extra.length === 0) return { actor, seq: 1 };
+  if (dots.base === 0 && dots.extra.length === 1) return { actor, seq: dots.extra[0] as number };
+  return undefined;
+}
+
+/** The dots of `a` that `b` lacks, or undefined when there are more than `max`. */
+export function contextMissing(a: CausalContext, b: CausalContext, max: number): Dot[] | undefined {
+  const out: Dot[] = [];
+  const add = (actor: NodeId, seq: number, db: ActorDots | undefined): boolean => {
+    if (db !== undefined && (seq <= db.base || binaryIncludes(db.extra, seq))) return true;
+    out.push({ actor, seq });
+    return out.length <= max;
+  };
+  for (const [actor, da] of a) {
+    const db = b.get(actor);
+    for (let seq = (db?.base ?? 0) + 1; seq <= da.base; seq++) if (!add(actor, seq, db)) return undefined;
+    for (const seq of da.extra) if (!add(actor, seq, db)) return undefined;
+  }
+  return out;
+}
+
 /** Folds seqs into a canonical ActorDots. */
 export function compact(base: number, seqs: readonly number[]): ActorDots {
   const sorted = [...new Set(seqs)].filter((s) => s > base).sort((x, y) => x - y);

@@ -36,8 +36,12 @@
  * rewritten with its document on every update. A node therefore stores it apart, one row per
  * key (src/node/document-tables.ts): an update reads and writes the document's row and the rows
  * of the keys it carries (one for a keyed patch or a delta), and only transfers of a replica's
- * whole state (read replies and repair, anti-entropy, handoff, hints) read the whole table,
- * so compensations are still computed wherever applications meet. What makes this sound is
+ * whole state (read repair, anti-entropy, handoff, hints) read the whole table, so
+ * compensations are still computed wherever applications meet. Reads answer from rows alone
+ * (`KvNode.readView`; the view needs only the row's compensations), except when no one reply
+ * holds the merged row: two replicas may then hold applications of one key that only a meeting
+ * of their tables compensates, so the read also takes the entries of the replies' novel dots
+ * (src/node/document-reads.ts). What makes this sound is
  * `seen`, the table's causal context: every application takes a dot of its actor, the dot is
  * part of the document's row, and it travels only together with the application's entry
  * (deltas carry both; full states carry all of both; a replayed retry, `retryState`, carries

@@ -36,3 +36,4 @@ export {
 export { newestMs, type Application } from './idempotency.ts';
 export { compareHlc, hlcZero, maxHlc, receive, tick, type Hlc } from './hlc.ts';
 export * from './limits.ts';
+export { contextFromDots, contextMissing, emptyContext, singleDot, type CausalContext, type Dot } from './causal-context.ts';
