@@ -56,6 +56,13 @@ import {
 export const REBUILD_INTERVAL_MS_DEFAULT = 60 * 60_000;
 /** Pause between two partitions' exchanges, so a round never monopolises the node. */
 export const PARTITION_PAUSE_MS_DEFAULT = 10;
+/**
+ * The pause after an exchange is twice as long as the exchange took, within [pause, this]: a
+ * round uses at most about a third of the node's time while exchanges are short, however fast
+ * rounds follow each other (issue #4: anti-entropy flat out must not starve clients), and a
+ * round of 64 partitions still ends within a few seconds when every exchange repairs a lot.
+ */
+const PARTITION_PAUSE_MS_MAX = 30;
 /** Exchanges kept for `/admin/status`. */
 const RECENT_EXCHANGES_MAX = 20;
 /** After a peer comes back, exchange this soon rather than at the next interval. */
@@ -404,6 +411,7 @@ export class AntiEntropy implements NodeExtension {
     let reaped = 0;
     this.#progress = { trigger, done: 0, total: partitions.length, startedAtMs };
     this.#emitProgress(true);
+    let pauseMs = this.#pauseMs;
     try {
       for (const [i, p] of partitions.entries()) {
         if (this.#closed) break;
@@ -421,10 +429,11 @@ export class AntiEntropy implements NodeExtension {
           const report = await this.#exchange(pt, peer);
           exchanges.push(report);
           this.#record(report);
+          pauseMs = Math.min(PARTITION_PAUSE_MS_MAX, Math.max(this.#pauseMs, 2 * report.durationMs));
         }
         this.#progress.done = i + 1;
         this.#emitProgress(false);
-        if (i + 1 < partitions.length && this.#pauseMs > 0) await this.#yield(this.#pauseMs);
+        if (i + 1 < partitions.length && this.#pauseMs > 0) await this.#yield(pauseMs);
       }
       if (options.peer === undefined) reaped = await this.#reap(partitions);
     } finally {
