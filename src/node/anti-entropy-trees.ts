@@ -5,10 +5,9 @@
  * Memory is O(segments), not O(keys): the tree is a fixed array of 2^depth leaves, and there
  * is no resident key → digest index (1,000,000 keys would cost ~150 MB of heap, issue #12).
  * What an index would give is recomputed when needed:
- *  - `apply` takes the old digest from a small cache of the digests it applied last, else from
- *    the `before` record the node hands to change listeners (the record as stored until now),
- *    so the tree stays exactly `fromEntries(storage)` as long as every change is reported in
- *    order — which KvNode guarantees (LocalChangeListener);
+ *  - `apply` takes the old digest from the `before` record the node hands to change listeners
+ *    (the record as stored until now), so the tree stays exactly `fromEntries(storage)` as long
+ *    as every change is reported in order — which KvNode guarantees (LocalChangeListener);
  *  - the exchange's `lookup` of a differing segment reads that segment's keys from storage. The
  *    keys of a partition are grouped by segment by one scan (`SegmentKeys`), kept up to date by
  *    `apply`, and kept for `GROUPING_TTL_MS` after it was built: every exchange of a round, as
@@ -20,18 +19,11 @@
  */
 import type { Key, PartitionIndex } from '../core/types.ts';
 import { isDeleted, type VersionedRecord } from '../core/siblings.ts';
-import { MerkleTree, segmentOf, type SegmentEntry, type VersionDigest } from '../core/merkle/merkle-tree.ts';
+import { MerkleTree, segmentOf, type SegmentEntry } from '../core/merkle/merkle-tree.ts';
 import type { EntryLookup } from '../core/merkle/entry-hashes.ts';
 import type { Storage } from '../storage/storage.ts';
 import { decodeRecord, recordDigest } from './record-codec.ts';
 import { DATA_TABLE, dataKey, dataRange, keyOfDataKey } from './storage-layout.ts';
-
-/**
- * Digests the tree last applied, for the most recently changed keys of a partition: a hot key's
- * next change then needs one digest, not two. Bounded (oldest forgotten first); a key not
- * here has its old digest computed from the `before` record.
- */
-const RECENT_DIGESTS_MAX = 512;
 
 /** A partition's keys grouped by Merkle segment, for exchanges' lookups. */
 type SegmentKeys = Map<number, Set<Key>>;
@@ -45,7 +37,6 @@ export class PartitionTree {
   readonly #storage: Storage;
   readonly #tombstones = new Set<Key>();
   #keys = 0;
-  readonly #recent = new Map<Key, VersionDigest>();
   readonly #now: () => number;
   #segmentKeys: SegmentKeys | null = null;
   #groupedAtMs = 0;
@@ -62,14 +53,11 @@ export class PartitionTree {
    * plus two digests. `before` must be what the tree last saw for the key (see the header).
    */
   apply(key: Key, before: VersionedRecord | undefined, after: VersionedRecord | undefined): void {
-    const old = before === undefined ? undefined : (this.#recent.get(key) ?? recordDigest(before));
+    // Recomputing the old digest costs about what a cache of recent digests did (Map upkeep with
+    // fresh key strings, measured), and keeps no per-key state.
+    const old = before === undefined ? undefined : recordDigest(before);
     const next = after === undefined ? undefined : recordDigest(after);
     this.tree.update(key, old, next);
-    this.#recent.delete(key);
-    if (next !== undefined) {
-      this.#recent.set(key, next);
-      if (this.#recent.size > RECENT_DIGESTS_MAX) this.#recent.delete(this.#recent.keys().next().value!);
-    }
     if (before === undefined && after !== undefined) this.#keys++;
     else if (before !== undefined && after === undefined) this.#keys--;
     if (after !== undefined && isDeleted(after)) this.#tombstones.add(key);

@@ -8,10 +8,9 @@ import { coordinateWrite, type VersionedRecord } from '../../src/core/siblings.t
 import { emptyVector } from '../../src/core/version-vector.ts';
 
 /**
- * A partition's tree without a per-key index (issue #12): the old digest comes from `before`
- * (or the recent-digest cache), and segment lookups come from a grouping of the partition's
- * keys that `apply` keeps current. Whatever the sequence of changes, the tree and every lookup
- * must equal what a fresh build from storage gives.
+ * A partition's tree without a per-key index (issue #12): the old digest comes from `before`,
+ * and segment lookups come from a grouping of the partition's keys that `apply` keeps current.
+ * Whatever the sequence of changes, the tree and every lookup must equal a fresh build.
  */
 const P = 3;
 const DEPTH = 4;
