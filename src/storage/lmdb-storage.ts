@@ -118,10 +118,11 @@ export class LmdbStorage implements Storage {
   }
 
   /**
-   * Commits the writes gathered as one batch. One commit at a time: LMDB has one writer, and a
-   * transaction started while the previous one is still syncing makes the main thread wait on
-   * the writer lock (seen in profiles as lmdb-js `startWriting` time). Waiting here instead
-   * costs no CPU and gathers more writes per fsync (group commit).
+   * Commits the writes gathered as one batch. One commit at a time: LMDB has one writer, so a
+   * commit started while the previous one is still syncing cannot go faster, and handing LMDB
+   * many small transactions cost the main thread far more (lmdb-js `startWriting`; halving the
+   * CPU per write, docs/BENCHMARKS.md) than one larger one. Waiting here costs no CPU and
+   * gathers more writes per fsync (group commit).
    */
   private commitTurn(): void {
     const turn = this.turn ?? [];
