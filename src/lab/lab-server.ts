@@ -1,7 +1,7 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import { KvError } from '../core/errors.ts';
 import type { ClusterBackend } from '../cluster/cluster-backend.ts';
-import { toKvError } from '../server/http-server.ts';
+import { toKvError } from '../server/kv-handlers.ts';
 import { registerCollabCdnRoutes } from './collab-cdn-routes.ts';
 import { registerDemoRoutes } from './demo-routes.ts';
 import { registerLabApi } from './lab-api.ts';

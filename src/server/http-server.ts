@@ -149,4 +149,3 @@ function sendError(reply: FastifyReply, e: KvError): FastifyReply {
   return send(reply, errorResponse(e));
 }
 
-export { toKvError } from './kv-handlers.ts';
