@@ -25,8 +25,8 @@
  * sweeping costs O(rows) at most once per `keysMax / 10` new keys or per 2.4 h. Rows of a
  * document that is never written again stay (within the count bound) until it is.
  *
- * Every method works in one synchronous step with the write it feeds (storage rule ST2); rows
- * whose write is not durable yet are tracked here, because a `range` may not show them (ST3).
+ * Every method works in one synchronous step with the write it feeds: storage reads, ranges
+ * included, see rows whose write is not durable yet (storage rules ST2, ST3).
  */
 import { Packr } from 'msgpackr';
 import { KvError } from '../core/errors.ts';
@@ -65,8 +65,6 @@ export class DocumentTables {
   readonly #table: string;
   readonly #keysMax: number;
   readonly #sweepAbove: number;
-  /** Per document: idempotency keys whose row has a write in flight (count of writes). */
-  readonly #pending = new Map<string, Map<string, number>>();
 
   constructor(storage: Storage, table: string, keysMax: number) {
     this.#storage = storage;
@@ -86,11 +84,6 @@ export class DocumentTables {
     const rows = new Map<string, Uint8Array>();
     for (const [k, bytes] of this.#storage.range(this.#table, rowsRange(main))) {
       rows.set(k.slice(main.length + 1), bytes);
-    }
-    for (const key of this.#pending.get(main)?.keys() ?? []) {
-      const bytes = this.#storage.get(this.#table, rowKey(main, key));
-      if (bytes === undefined) rows.delete(key);
-      else rows.set(key, bytes);
     }
     return rows;
   }
@@ -169,7 +162,7 @@ export class DocumentTables {
           : { type: 'del', table: this.#table, key: main },
       );
     }
-    return this.#write(main, [...puts.keys(), ...dels], ops);
+    return this.#storage.write(ops);
   }
 
   /** Ops that remove a document's whole table (with its record, in the caller's write). */
@@ -224,14 +217,7 @@ export class DocumentTables {
    */
   #sweep(main: string, puts: Map<string, { bytes: Uint8Array; newest: number }>, dels: string[], cutoffMs: number): Summary {
     const newest = new Map<string, number>();
-    const keys = new Set<string>();
-    for (const [k] of this.#storage.range(this.#table, rowsRange(main))) keys.add(k.slice(main.length + 1));
-    for (const key of this.#pending.get(main)?.keys() ?? []) keys.add(key);
-    for (const key of keys) {
-      // `get`, not the range's bytes: it sees writes still in flight (ST2).
-      const bytes = this.#storage.get(this.#table, rowKey(main, key));
-      if (bytes !== undefined) newest.set(key, rowNewestMs(bytes));
-    }
+    for (const [k, bytes] of this.#storage.range(this.#table, rowsRange(main))) newest.set(k.slice(main.length + 1), rowNewestMs(bytes));
     for (const key of dels) newest.delete(key);
     for (const [key, put] of puts) newest.set(key, put.newest);
     const order = [...newest].sort(([ka, a], [kb, b]) => b - a || (ka < kb ? -1 : ka > kb ? 1 : 0));
@@ -247,23 +233,6 @@ export class DocumentTables {
       if (!isPut || this.#storage.get(this.#table, rowKey(main, key)) !== undefined) dels.push(key);
     }
     return { count: kept, oldestMs };
-  }
-
-  #write(main: string, keys: readonly string[], ops: readonly WriteOp[]): Promise<void> {
-    let pending = this.#pending.get(main);
-    if (pending === undefined && keys.length > 0) this.#pending.set(main, (pending = new Map()));
-    for (const key of keys) pending?.set(key, (pending.get(key) ?? 0) + 1);
-    const durable = this.#storage.write(ops);
-    const settle = (): void => {
-      for (const key of keys) {
-        const n = (pending?.get(key) ?? 1) - 1;
-        if (n > 0) pending?.set(key, n);
-        else pending?.delete(key);
-      }
-      if (pending?.size === 0 && this.#pending.get(main) === pending) this.#pending.delete(main);
-    };
-    durable.then(settle, settle);
-    return durable;
   }
 }
 

@@ -172,6 +172,8 @@ export class LmdbStorage implements Storage {
     const { gte, lt, limit } = options;
     if (lt === '' || (limit !== undefined && limit <= 0)) return [];
     // Bounds are plain byte strings; an empty `gte` means "from the start" and LMDB rejects it.
+    // Pending deletes can hide durable entries: a limited scan reads that many more to make up.
+    const pending = this.pendingIn(table, gte, lt);
     const durable =
       db === undefined
         ? []
@@ -179,12 +181,10 @@ export class LmdbStorage implements Storage {
             .getRange({
               ...(gte !== undefined && gte !== '' ? { start: encodeKey(gte) } : {}),
               ...(lt !== undefined ? { end: encodeKey(lt) } : {}),
-              ...(limit !== undefined ? { limit: limit + this.pendingCount(table) } : {}),
+              ...(limit !== undefined ? { limit: limit + pending.length } : {}),
             })
             .map(({ key, value }): [string, Uint8Array] => [key.toString('utf8'), value]);
-    const pending = this.pendingIn(table, gte, lt);
-    if (pending.length === 0) return limit === undefined ? durable : take(durable, limit);
-    return take(overlayRange(durable, pending), limit);
+    return pending.length === 0 ? durable : take(overlayRange(durable, pending), limit);
   }
 
   /** Keys with writes in flight in `table` within [gte, lt), sorted in storage order (ST3). */
@@ -198,11 +198,6 @@ export class LmdbStorage implements Storage {
       out.push([key, pending[pending.length - 1]!]);
     }
     return out.sort((a, b) => compareUtf8(a[0], b[0]));
-  }
-
-  /** Pending deletes can hide durable entries: a limited scan reads that many more to make up. */
-  private pendingCount(table: string): number {
-    return this.overlay.get(table)?.size ?? 0;
   }
 
   count(table: string): number {
