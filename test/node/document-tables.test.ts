@@ -108,7 +108,7 @@ describe('document tables stored apart (issue #5)', () => {
     expect([...full(storage, tables).idempotency.applied.keys()].sort()).toEqual(['new', 'newer', 'old']);
   });
 
-  it('a whole-table read sees rows whose write is still in flight (LMDB ranges show only durable data)', async () => {
+  it('a whole-table read sees rows whose write is still in flight (storage ranges see them, ST3)', async () => {
     const path = await mkdtemp(join(tmpdir(), 'nosqldb-doctables-'));
     const storage = LmdbStorage.open({ path });
     try {
