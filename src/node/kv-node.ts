@@ -15,7 +15,7 @@ import type { Clock } from './clock.ts';
 import type { NodeConfig } from './config.ts';
 import type { ForwardedWrite, PeerMessage } from './peer-messages.ts';
 import { errorFromWire, errorToWire } from './peer-messages.ts';
-import { decodeRecord, encodeRecord, recordFromWire, recordToWire } from './record-codec.ts';
+import { decodeRecord, encodeRecord, recordFromPeer, recordFromWire, recordToWire, sameEncoding } from './record-codec.ts';
 import type { WireRecord } from './record-codec.ts';
 import { dataKey, dataRange, keyOfDataKey, META_TABLE, DATA_TABLE, VIEW_META_KEY, DOC_TABLES_TABLE } from './storage-layout.ts';
 import { DocumentTables, type LoadedRows } from './document-tables.ts';
@@ -543,10 +543,15 @@ export class KvNode {
    * dots lack their entries, so it is never merged into any replica's state (`readLocal` is).
    */
   readView(key: string): VersionedRecord | undefined {
+    const bytes = this.#viewBytes(key);
+    return bytes ? decodeRecord(bytes) : undefined;
+  }
+
+  /** `readView` as stored (encodeRecord's form): what a replica sends a quorum read as it is. */
+  #viewBytes(key: string): Uint8Array | undefined {
     const ring = this.#view.ring;
     if (!ring) return undefined;
-    const bytes = this.#storage.get(DATA_TABLE, dataKey(partitionOfKey(ring, key), key));
-    return bytes ? decodeRecord(bytes) : undefined;
+    return this.#storage.get(DATA_TABLE, dataKey(partitionOfKey(ring, key), key));
   }
 
   /**
@@ -554,7 +559,17 @@ export class KvNode {
    * are issued in the same synchronous step (the storage sees pending writes, ST2), so two
    * concurrent merges of one key cannot lose each other.
    */
-  #mergeLocal(key: string, incoming: VersionedRecord): { merged: VersionedRecord; durable: Promise<void> } {
+  #mergeLocal(key: string, incoming: VersionedRecord, incomingBytes?: Uint8Array): { merged: VersionedRecord; durable: Promise<void> } {
+    return this.#mergeEncoded(key, incoming, incomingBytes);
+  }
+
+  /**
+   * #mergeLocal, also giving the merged record's stored encoding (plain records only; a
+   * document's row is not the whole record) so a coordinator replicates it without encoding it
+   * again. `incomingBytes`, the encoding of `incoming` as a peer sent it, is stored as it is when
+   * the merge yields `incoming` (the common case: it supersedes what is here).
+   */
+  #mergeEncoded(key: string, incoming: VersionedRecord, incomingBytes?: Uint8Array): { merged: VersionedRecord; durable: Promise<void>; bytes?: Uint8Array } {
     const ring = this.#view.ring;
     if (!ring) throw new KvError('KV_UNAVAILABLE', 'the cluster has no ring yet (still forming)');
     const k = dataKey(partitionOfKey(ring, key), key);
@@ -564,11 +579,13 @@ export class KvNode {
     const merged = syncRecords(local, incoming)!;
     // Nothing new, but the stored copy may not be durable yet: whoever acknowledges must wait
     // for the write that is still in flight.
-    if (local && sameVersions(local, merged)) return { merged: local, durable: this.#inflight.get(k) ?? Promise.resolve() };
+    if (local && sameVersions(local, merged)) return { merged: local, durable: this.#inflight.get(k) ?? Promise.resolve(), bytes: bytes! };
     this.#trackCounts(local, merged);
-    const durable = this.#track(k, storageErrors(this.#storage.write([{ type: 'put', table: DATA_TABLE, key: k, value: encodeRecord(merged) }])));
+    // Same versions means the same siblings: a dot names one value, wherever it is stored.
+    const value = incomingBytes !== undefined && sameVersions(merged, incoming) ? incomingBytes : encodeRecord(merged);
+    const durable = this.#track(k, storageErrors(this.#storage.write([{ type: 'put', table: DATA_TABLE, key: k, value }])));
     for (const fn of this.#changeListeners) fn(partitionOfKey(ring, key), key, local, merged);
-    return { merged, durable };
+    return { merged, durable, bytes: value };
   }
 
   /**
@@ -670,7 +687,7 @@ export class KvNode {
     const handingOff = this.#handoffSources(partition, targets.map((t) => t.node));
     const fromSources = handingOff.map((n) =>
       this.#request(n, (id) => ({ t: 'get', id, key, view: true }), opts.timeoutMs).then(
-        (m) => (m.t === 'get-r' && !m.err && m.rec ? recordFromWire(m.rec) : undefined),
+        (m) => (m.t === 'get-r' && !m.err && m.rec ? recordFromPeer(m.rec) : undefined),
         () => undefined,
       ),
     );
@@ -682,6 +699,9 @@ export class KvNode {
     /** Replies used for the answer: node → its view and the replica it answered for (a fallback: its hints). */
     const answered = new Map<NodeId, { rec: VersionedRecord | undefined; hint: NodeId | undefined }>();
     const id = this.#nextRequestId++;
+    // This node's own copy, when it is a primary replica: a reply with the same bytes is the
+    // same record, so it is not decoded again (replicas mostly agree).
+    let own: { bytes: Uint8Array; rec: VersionedRecord } | undefined;
     const finish = new Promise<void>((resolve) => {
       const timer = this.#clock.setTimeout(() => {
         call.timeout();
@@ -699,7 +719,7 @@ export class KvNode {
         if (m.err) call.fail(from);
         else {
           try {
-            const rec = m.rec ? recordFromWire(m.rec) : undefined;
+            const rec = m.rec ? (own !== undefined && sameEncoding(own.bytes, m.rec) ? own.rec : recordFromPeer(m.rec)) : undefined;
             if (replicas.includes(from)) got.set(from, rec);
             answered.set(from, { rec, hint: targets.find((t) => t.node === from)?.hint });
             call.succeed(from, rec);
@@ -713,7 +733,9 @@ export class KvNode {
         if (down) call.fail(n);
         else if (n === this.id) {
           try {
-            let rec = this.readView(key);
+            const bytes = this.#viewBytes(key);
+            let rec = bytes ? decodeRecord(bytes) : undefined;
+            if (bytes && rec && hint === undefined) own = { bytes, rec };
             if (hint !== undefined) rec = syncRecords(rec, this.hints.readView(hint, this.#dataKeyOf(key)));
             // Only a primary replica's copy takes part in read repair; a fallback holds hints.
             else got.set(n, rec);
@@ -737,7 +759,7 @@ export class KvNode {
     const selfHandingOff = !targets.some((t) => t.node === this.id) && this.handoff.pending().includes(partition);
     if (selfHandingOff) views.push(this.readView(key));
     let merged: VersionedRecord | undefined;
-    for (const rec of views) merged = syncRecords(merged, rec);
+    for (const rec of views) merged = rec === merged ? merged : syncRecords(merged, rec);
     if (merged?.doc && !views.some((rec) => sameVersions(rec, merged))) {
       // Concurrent replicas: their tables may hold applications of one key that only a merge of
       // the tables compensates (document-reads.ts). Merge in their novel entries or, failing
@@ -776,7 +798,7 @@ export class KvNode {
       const m = await this.#request(n, (id) => ({ t: 'get', id, key, view: true, dots: dotsToWire(want) }), timeoutMs);
       if (m.t !== 'get-r') throw new KvError('KV_INTERNAL', 'unexpected reply');
       if (m.err) throw errorFromWire(m.err);
-      return m.rec ? recordFromWire(m.rec) : undefined;
+      return m.rec ? recordFromPeer(m.rec) : undefined;
     });
     // The views bring every dot: common ones (every replica has their entries) and novel ones,
     // whose entries the answers bring.
@@ -812,7 +834,7 @@ export class KvNode {
     const m = await this.#request(node, (id) => (hint === undefined ? { t: 'get', id, key } : { t: 'get', id, key, hint }), timeoutMs);
     if (m.t !== 'get-r') throw new KvError('KV_INTERNAL', 'unexpected reply');
     if (m.err) throw errorFromWire(m.err);
-    return m.rec ? recordFromWire(m.rec) : undefined;
+    return m.rec ? recordFromPeer(m.rec) : undefined;
   }
 
   /** Members (other than `except`) that advertise an unfinished handoff of `partition`. */
@@ -870,7 +892,7 @@ export class KvNode {
   /** Merges a full state into one replica's copy of a key (this node's or, unacknowledged, a peer's). */
   #pushRepair(key: string, node: NodeId, rec: VersionedRecord): void {
     if (node === this.id) void this.#mergeLocal(key, rec).durable.catch(() => undefined);
-    else this.#transport.send(node, { t: 'put', id: 0, key, rec: recordToWire(rec), ack: false });
+    else this.#transport.send(node, { t: 'put', id: 0, key, rec: encodeRecord(rec), ack: false });
   }
 
   /** What this node itself stores for a key (`?local=true`): a view, a document without its table. */
@@ -946,9 +968,9 @@ export class KvNode {
     });
     // Stored durably here first: a dot must never reach another replica before it is safe on
     // its coordinator (see coordinateWrite).
-    const { merged, durable } = this.#mergeLocal(req.key, record);
+    const { merged, durable, bytes } = this.#mergeEncoded(req.key, record);
     await durable;
-    await this.#replicate(req.key, merged, req.w, req.timeoutMs);
+    await this.#replicate(req.key, merged, req.w, req.timeoutMs, bytes);
     return { record: merged, coordinator: this.id, duplicate: false };
   }
 
@@ -986,10 +1008,13 @@ export class KvNode {
     return { record, coordinator: this.id, duplicate: false };
   }
 
-  /** Sends a record to the key's other targets and waits until W replicas (self included) hold it. */
-  async #replicate(key: string, record: VersionedRecord, wanted: number, timeoutMs: number): Promise<void> {
+  /**
+   * Sends a record to the key's other targets and waits until W replicas (self included) hold it.
+   * `encoded`: the record's encoding when the caller has it already.
+   */
+  async #replicate(key: string, record: VersionedRecord, wanted: number, timeoutMs: number, encoded?: Uint8Array): Promise<void> {
     const { replicas, targets } = this.#targets(key);
-    const wire = recordToWire(record);
+    const wire = encoded ?? encodeRecord(record);
     const acked = new Set<NodeId>([this.id]);
     const w = Math.min(wanted, replicas.length);
     const call = new QuorumCall<true>(targets.length, w);
@@ -1228,7 +1253,12 @@ export class KvNode {
             const view = m.view === true;
             if (m.dots !== undefined) {
               rec = this.#viewWithEntries(m.key, dotsFromWire(m.dots));
-              this.#transport.send(from, { t: 'get-r', id: m.id, rec: rec ? recordToWire(rec) : null });
+              this.#transport.send(from, { t: 'get-r', id: m.id, rec: rec ? encodeRecord(rec) : null });
+              return;
+            }
+            if (view && m.hint === undefined) {
+              // A quorum read's usual case: the stored bytes as they are, not decoded here.
+              this.#transport.send(from, { t: 'get-r', id: m.id, rec: this.#viewBytes(m.key) ?? null });
               return;
             }
             rec = view ? this.readView(m.key) : this.readLocal(m.key);
@@ -1240,7 +1270,7 @@ export class KvNode {
             this.#transport.send(from, { t: 'get-r', id: m.id, rec: null, err: errorToWire(e) });
             return;
           }
-          this.#transport.send(from, { t: 'get-r', id: m.id, rec: rec ? recordToWire(rec) : null });
+          this.#transport.send(from, { t: 'get-r', id: m.id, rec: rec ? encodeRecord(rec) : null });
           return;
         }
         case 'put': {
@@ -1248,8 +1278,8 @@ export class KvNode {
             if (m.ack) this.#transport.send(from, err === undefined ? { t: 'put-r', id: m.id } : { t: 'put-r', id: m.id, err: errorToWire(err) });
           };
           try {
-            const rec = recordFromWire(m.rec);
-            const durable = m.hint !== undefined ? this.#storeHint(m.hint, m.key, rec) : this.#mergeLocal(m.key, rec).durable;
+            const rec = recordFromPeer(m.rec);
+            const durable = m.hint !== undefined ? this.#storeHint(m.hint, m.key, rec) : this.#mergeLocal(m.key, rec, m.rec).durable;
             durable.then(() => reply(), reply);
           } catch (e) {
             reply(e);

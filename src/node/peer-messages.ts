@@ -17,8 +17,9 @@ export type PeerMessage =
    * `dots`: with the entries of those table dots (src/node/document-reads.ts).
    */
   | { readonly t: 'get'; readonly id: number; readonly key: string; readonly hint?: NodeId; readonly view?: true; readonly dots?: readonly (readonly [string, number])[] }
-  | { readonly t: 'get-r'; readonly id: number; readonly rec: WireRecord | null; readonly err?: WireError }
-  | { readonly t: 'put'; readonly id: number; readonly key: string; readonly rec: WireRecord; readonly ack: boolean; readonly hint?: NodeId }
+  /** `rec`: the record in its stored encoding (record-codec.ts `encodeRecord`), as on disk. */
+  | { readonly t: 'get-r'; readonly id: number; readonly rec: Uint8Array | null; readonly err?: WireError }
+  | { readonly t: 'put'; readonly id: number; readonly key: string; readonly rec: Uint8Array; readonly ack: boolean; readonly hint?: NodeId }
   | { readonly t: 'batch'; readonly id: number; readonly entries: readonly (readonly [string, WireRecord])[] }
   | { readonly t: 'batch-r'; readonly id: number; readonly err?: WireError }
   | { readonly t: 'put-r'; readonly id: number; readonly err?: WireError }
@@ -81,6 +82,8 @@ export function validatePeerMessage(value: unknown): PeerMessage {
   if (m.t === 'get' && m.view !== undefined && m.view !== true) throw new Error('bad view flag');
   if (m.t === 'get' && m.dots !== undefined && !Array.isArray(m.dots)) throw new Error('bad dots');
   if (m.t === 'list' && (typeof m.prefix !== 'string' || typeof m.limit !== 'number')) throw new Error('bad list');
+  if (m.t === 'put' && !(m.rec instanceof Uint8Array)) throw new Error('bad record');
+  if (m.t === 'get-r' && m.rec !== null && !(m.rec instanceof Uint8Array)) throw new Error('bad record');
   if ((m.t === 'get' || m.t === 'put') && m.hint !== undefined && !isNodeId(m.hint)) throw new Error('bad hint target');
   if (m.t === 'batch' && (!Array.isArray(m.entries) || m.entries.length > BATCH_ENTRIES_MAX)) throw new Error('bad batch');
   if (m.t === 'fetch' && (!Array.isArray(m.keys) || m.keys.length > BATCH_ENTRIES_MAX)) throw new Error('bad fetch');

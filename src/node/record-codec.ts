@@ -1,3 +1,4 @@
+import { Buffer } from 'node:buffer';
 import { Packr } from 'msgpackr';
 import type { Sibling, VersionedRecord } from '../core/siblings.ts';
 import type { VersionVector } from '../core/version-vector.ts';
@@ -96,4 +97,25 @@ export function decodeRecord(bytes: Uint8Array): VersionedRecord {
     throw new KvError('KV_STORAGE_IO', 'stored record is corrupt (not msgpack)');
   }
   return recordFromWire(raw);
+}
+
+/**
+ * A record a peer sent in its stored encoding (`put`, `get-r`): checked like any record from the
+ * wire (KV_BAD_REQUEST when malformed). Records travel encoded so a replica can store what it
+ * received and answer a read with the bytes it holds, without re-encoding either.
+ */
+export function recordFromPeer(bytes: unknown): VersionedRecord {
+  if (!(bytes instanceof Uint8Array)) throw new KvError('KV_BAD_REQUEST', 'malformed record: not bytes');
+  let raw: unknown;
+  try {
+    raw = packr.unpack(bytes);
+  } catch {
+    throw new KvError('KV_BAD_REQUEST', 'malformed record: not msgpack');
+  }
+  return recordFromWire(raw);
+}
+
+/** Two encodings are the same record when their bytes are equal (one encoder writes them all). */
+export function sameEncoding(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && Buffer.compare(a, b) === 0;
 }

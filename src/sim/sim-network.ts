@@ -1,5 +1,6 @@
 import type { NodeId, PeerAddress } from '../core/types.ts';
 import type { PeerMessage } from '../node/peer-messages.ts';
+import { recordFromPeer } from '../node/record-codec.ts';
 import type { Transport } from '../transport/transport.ts';
 import type { EventLog } from './event-log.ts';
 import type { Prng } from './prng.ts';
@@ -188,9 +189,9 @@ export function describe(m: PeerMessage): string {
     case 'get':
       return `get#${m.id} ${m.key}`;
     case 'put':
-      return `put#${m.id} ${m.key} ack=${m.ack} dots=${m.rec.s.map((s) => `${s[0]}:${s[1]}`).join(',')}`;
+      return `put#${m.id} ${m.key} ack=${m.ack} dots=${dotsOf(m.rec)}`;
     case 'get-r':
-      return `get-r#${m.id}${m.err ? ` ${m.err.code}` : ''} dots=${m.rec ? m.rec.s.map((s) => `${s[0]}:${s[1]}`).join(',') : '-'}`;
+      return `get-r#${m.id}${m.err ? ` ${m.err.code}` : ''} dots=${m.rec ? dotsOf(m.rec) : '-'}`;
     case 'put-r':
       return `put-r#${m.id}${m.err ? ` ${m.err.code}` : ''}`;
     case 'fwd':
@@ -206,5 +207,16 @@ export function describe(m: PeerMessage): string {
       const t = (m as { t?: unknown }).t;
       return `${String(t)}`;
     }
+  }
+}
+
+/** The sibling dots of an encoded record, for the log (a malformed one is logged as such). */
+function dotsOf(bytes: Uint8Array): string {
+  try {
+    return recordFromPeer(bytes)
+      .siblings.map((s) => `${s.dot.actor}:${s.dot.counter}`)
+      .join(',');
+  } catch {
+    return '(malformed)';
   }
 }

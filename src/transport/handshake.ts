@@ -10,7 +10,7 @@ import { isNodeId, type NodeId } from '../core/types.ts';
  */
 
 /** Protocol version spoken on peer connections. */
-export const PEER_PROTOCOL = 1;
+export const PEER_PROTOCOL = 2;
 
 /** Bytes of the random nonce a challenge carries. */
 export const NONCE_BYTES = 32;

@@ -3,6 +3,7 @@ import { connect, createServer, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { NodeId, PeerAddress } from '../../src/core/types.ts';
 import { encodeFrame } from '../../src/transport/frame-codec.ts';
+import { PEER_PROTOCOL } from '../../src/transport/handshake.ts';
 import { TcpTransport, type TcpTransportOptions } from '../../src/transport/tcp-transport.ts';
 import type { TransportEvent } from '../../src/transport/transport-event.ts';
 import { inbox, transportContract, validateTestMsg, waitFor, type TestMsg } from './contract.ts';
@@ -122,7 +123,7 @@ describe('TcpTransport', () => {
     ['undecodable msgpack as hello', (s) => s.write(Buffer.from([0, 0, 0, 2, 0x92, 0x01]))],
     [
       'undecodable msgpack after a valid hello',
-      (s) => s.write(Buffer.concat([encodeFrame({ protocol: 1, from: 'm' }), Buffer.from([0, 0, 0, 1, 0xc1])])),
+      (s) => s.write(Buffer.concat([encodeFrame({ protocol: PEER_PROTOCOL, from: 'm' }), Buffer.from([0, 0, 0, 1, 0xc1])])),
     ],
   ];
   it.each(garbage)('garbage (%s) closes that connection and nothing else', async (_, write) => {
@@ -143,7 +144,7 @@ describe('TcpTransport', () => {
     const gotB = inbox(b.t);
     const raw = await rawSocket(b.address);
     const closed = once(raw, 'close');
-    raw.write(encodeFrame({ protocol: 1, from: 'mallory' }));
+    raw.write(encodeFrame({ protocol: PEER_PROTOCOL, from: 'mallory' }));
     raw.write(encodeFrame({ kind: 'ping', seq: 7 })); // valid: delivered
     raw.write(encodeFrame({ kind: 'bogus', seq: 8 }));
     raw.write(encodeFrame({ kind: 'ping', seq: 9 })); // after the bad one: never delivered
@@ -157,7 +158,7 @@ describe('TcpTransport', () => {
     const b = await startNode('b', { connectTimeoutMs: 200 });
     const bad = await rawSocket(b.address);
     const badClosed = once(bad, 'close');
-    bad.write(encodeFrame({ protocol: 1, from: '../etc' }));
+    bad.write(encodeFrame({ protocol: PEER_PROTOCOL, from: '../etc' }));
     await badClosed;
     const silent = await rawSocket(b.address);
     await once(silent, 'close');
