@@ -547,6 +547,12 @@ export class KvNode {
     return bytes ? decodeRecord(bytes) : undefined;
   }
 
+  /** A plain record as stored and decoded (a document: its row, without the table). */
+  #readStored(key: string): StoredRecord {
+    const bytes = this.#viewBytes(key);
+    return { bytes, record: bytes ? decodeRecord(bytes) : undefined };
+  }
+
   /** `readView` as stored (encodeRecord's form): what a replica sends a quorum read as it is. */
   #viewBytes(key: string): Uint8Array | undefined {
     const ring = this.#view.ring;
@@ -569,13 +575,19 @@ export class KvNode {
    * again. `incomingBytes`, the encoding of `incoming` as a peer sent it, is stored as it is when
    * the merge yields `incoming` (the common case: it supersedes what is here).
    */
-  #mergeEncoded(key: string, incoming: VersionedRecord, incomingBytes?: Uint8Array): { merged: VersionedRecord; durable: Promise<void>; bytes?: Uint8Array } {
+  #mergeEncoded(
+    key: string,
+    incoming: VersionedRecord,
+    incomingBytes?: Uint8Array,
+    stored?: StoredRecord,
+  ): { merged: VersionedRecord; durable: Promise<void>; bytes?: Uint8Array } {
     const ring = this.#view.ring;
     if (!ring) throw new KvError('KV_UNAVAILABLE', 'the cluster has no ring yet (still forming)');
     const k = dataKey(partitionOfKey(ring, key), key);
     if (incoming.doc) return this.#mergeDocument(partitionOfKey(ring, key), key, k, incoming);
-    const bytes = this.#storage.get(DATA_TABLE, k);
-    const local = bytes ? decodeRecord(bytes) : undefined;
+    // `stored`: what the caller read in this same synchronous step, so it is still current.
+    const bytes = stored ? stored.bytes : this.#storage.get(DATA_TABLE, k);
+    const local = stored ? stored.record : bytes ? decodeRecord(bytes) : undefined;
     const merged = syncRecords(local, incoming)!;
     // Nothing new, but the stored copy may not be durable yet: whoever acknowledges must wait
     // for the write that is still in flight.
@@ -959,7 +971,9 @@ export class KvNode {
   async #coordinateWrite(req: ForwardedWrite): Promise<WriteResult> {
     if (req.kind === 'patch') return this.#coordinatePatch(req);
     const seen = req.context ? decodeContext(req.context) : emptyVector();
-    const local = this.readLocal(req.key);
+    const stored = this.#readStored(req.key);
+    // A document comes with its whole idempotency table, as readLocal gives it.
+    const local = stored.record?.doc ? this.readLocal(req.key) : stored.record;
     const { record } = coordinateWrite(local, seen, this.id, {
       value: req.value,
       contentType: req.contentType,
@@ -968,7 +982,7 @@ export class KvNode {
     });
     // Stored durably here first: a dot must never reach another replica before it is safe on
     // its coordinator (see coordinateWrite).
-    const { merged, durable, bytes } = this.#mergeEncoded(req.key, record);
+    const { merged, durable, bytes } = this.#mergeEncoded(req.key, record, undefined, stored.record?.doc ? undefined : stored);
     await durable;
     await this.#replicate(req.key, merged, req.w, req.timeoutMs, bytes);
     return { record: merged, coordinator: this.id, duplicate: false };
@@ -1387,6 +1401,12 @@ async function storageErrors(p: Promise<void>): Promise<void> {
 }
 
 const encoder = new TextEncoder();
+
+/** A key's stored bytes and their decoding, read together. */
+interface StoredRecord {
+  readonly bytes: Uint8Array | undefined;
+  readonly record: VersionedRecord | undefined;
+}
 
 /** META key of what a clean shutdown saved; deleted at start, so it never outlives a change. */
 const CLEAN_SHUTDOWN_KEY = 'clean-shutdown';
