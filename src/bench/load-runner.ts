@@ -2,7 +2,7 @@ import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Histogram } from './histogram.ts';
-import { endpointOf, keepAliveAgent, send } from './http-sender.ts';
+import { HttpConnection, endpointOf } from './http-sender.ts';
 import { keyChooser } from './key-chooser.ts';
 import type { Distribution } from './key-chooser.ts';
 import { seededRandom } from '../core/seeded-random.ts';
@@ -81,8 +81,8 @@ export async function runLoad(options: RunOptions): Promise<RunResult> {
   let nextSequential = 0;
   const nextKey = loading ? () => (nextSequential < options.keys ? nextSequential++ : -1) : choose;
 
-  const agent = keepAliveAgent(connections);
   const endpoints = target.urls.map(endpointOf);
+  const open: HttpConnection[] = [];
   const histogram = new Histogram();
   const errors: Record<string, number> = {};
   const statuses: Record<string, number> = {};
@@ -95,7 +95,9 @@ export async function runLoad(options: RunOptions): Promise<RunResult> {
   const intervalMs = options.rate ? (1000 * connections) / options.rate : 0;
 
   const worker = async (i: number): Promise<void> => {
-    const endpoint = endpoints[i % endpoints.length]!;
+    // Each worker has its own connection, as wrk's do; its socket opens with the first request.
+    const connection = new HttpConnection(endpoints[i % endpoints.length]!);
+    open.push(connection);
     let intended = startedAt + (intervalMs * i) / connections;
     for (;;) {
       let now = performance.now();
@@ -115,12 +117,7 @@ export async function runLoad(options: RunOptions): Promise<RunResult> {
       let label: string | null;
       let status = 'network';
       try {
-        const reply = await send(
-          agent,
-          endpoint,
-          target.request(kind, key),
-          options.requestTimeoutMs,
-        );
+        const reply = await connection.send(target.request(kind, key), options.requestTimeoutMs);
         status = String(reply.status);
         label = target.outcome(kind, key, reply.status, reply.headers, reply.body);
       } catch (e) {
@@ -172,7 +169,7 @@ export async function runLoad(options: RunOptions): Promise<RunResult> {
     await Promise.all(Array.from({ length: connections }, (_, i) => worker(i)));
   } finally {
     if (ticker) clearInterval(ticker);
-    agent.destroy();
+    for (const connection of open) connection.close();
   }
   const finishedAt = performance.now();
   const serverCpuAtEnd = options.serverCpuMs?.() ?? null;
