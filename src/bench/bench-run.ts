@@ -39,7 +39,8 @@ export interface BenchOptions {
   readonly r?: string | undefined;
   readonly w?: string | undefined;
   readonly blind: boolean;
-  readonly rate?: number | undefined;
+  /** Requests per second, paced; 'half': flat out first, then paced at half the rate reached. */
+  readonly rate?: number | 'half' | undefined;
   readonly seed: number;
   readonly requestTimeoutMs: number;
   /** Prefill every key before the timed run: always for reads; `true` forces it for writes. */
@@ -149,10 +150,14 @@ export async function runBench(options: BenchOptions, out: BenchOutput): Promise
     }
   }
 
-  const main = results[0];
+  // Throughput ratios compare like with like: the flat-out runs when there are any.
+  const flatOut = results.filter((r) => r.rate === null);
+  const compared = flatOut.length > 0 ? flatOut : results;
+  const main = compared[0];
   const ratios: Record<string, number> = {};
-  for (const r of results.slice(1))
-    if (main && r.throughput > 0) ratios[r.target] = main.throughput / r.throughput;
+  for (const r of compared.slice(1))
+    if (main && r.target !== main.target && r.throughput > 0)
+      ratios[r.target] = main.throughput / r.throughput;
   return {
     date: new Date().toISOString(),
     machine: machineInfo(),
@@ -201,13 +206,24 @@ async function measure(
     out.info(`prefilling ${options.keys} keys on ${target.name}`);
     prefill.push(await runLoad({ ...common, workload: 'load', durationMs: 0, warmupMs: 0 }));
   }
-  results.push(
-    await runLoad({
+  const run = (rate: number | undefined): Promise<RunResult> =>
+    runLoad({
       ...common,
       workload: options.workload,
       durationMs: options.durationMs,
       warmupMs: options.warmupMs,
-      rate: options.rate,
-    }),
+      rate,
+    });
+  if (options.rate !== 'half') {
+    results.push(await run(options.rate));
+    return;
+  }
+  // Latency "at half of the maximum throughput": the maximum is this run's, on this machine now.
+  const max = await run(undefined);
+  results.push(max);
+  const half = Math.max(1, Math.round(max.throughput / 2));
+  out.info(
+    `${target.name}: ${Math.round(max.throughput)} ops/s flat out; now paced at ${half} ops/s`,
   );
+  results.push(await run(half));
 }

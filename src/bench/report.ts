@@ -82,7 +82,7 @@ function table(results: readonly RunResult[]): string {
     'load avg',
   ];
   const rows = results.map((r) => [
-    r.target,
+    r.rate === null ? r.target : `${r.target} @${fmtInt(r.rate)}/s`,
     fmtInt(r.throughput),
     fmtMs(r.latencyMs.p50),
     fmtMs(r.latencyMs.p95),

@@ -18,6 +18,7 @@ export const BENCH_USAGE = `usage: nosqldb bench [options]   (docs/BENCHMARKS.md
   --workload write|read|mixed|95-5|counter|load   (default write; load = write every key once)
   --connections 64  --duration 10s  --warmup 1s  --keys 10000  --distribution uniform|zipfian
   --value-size 100  --r R  --w W  --rate OPS (paced, open loop)  --timeout 10000 (ms)
+  --rate half             run flat out, then paced at half the rate reached (issue 12's p99 target)
   --blind                 writes without X-Context (they pile up siblings)
   --prefill               prefill keys before a write workload too (reads always prefill)
   --compare etcd,baseline also run the same workload against a 3-member etcd / a bare Node server
@@ -81,7 +82,11 @@ export async function runBenchCommand(argv: string[]): Promise<void> {
   const restartProbe = values['restart-probe'] ?? false;
   if (restartProbe && !values.start) throw new UsageError('--restart-probe needs --start');
   const rate =
-    values.rate === undefined ? undefined : intFlag(values.rate, 'rate', 0, 1, 10_000_000);
+    values.rate === undefined
+      ? undefined
+      : values.rate === 'half'
+        ? 'half'
+        : intFlag(values.rate, 'rate', 0, 1, 10_000_000);
 
   const options: BenchOptions = {
     urls,

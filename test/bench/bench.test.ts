@@ -104,4 +104,42 @@ describe('nosqldb bench', () => {
     expect(JSON.parse(JSON.stringify(report))).toEqual(report);
     expect(formatReport(report)).toMatch(/nosql-db \/ baseline: [0-9.]+x throughput/);
   });
+
+  it('--rate half runs flat out, then paced at half the rate it reached', async () => {
+    const report = await runBench(
+      {
+        urls: [],
+        start: true,
+        nodes: 1,
+        basePort: 29521,
+        nodeArgs: ['--n', '1', '--r', '1', '--w', '1'],
+        workload: 'write',
+        connections: 4,
+        durationMs: 600,
+        warmupMs: 100,
+        keys: 50,
+        distribution: 'uniform',
+        valueBytes: 32,
+        blind: false,
+        rate: 'half',
+        seed: 5,
+        requestTimeoutMs: 5000,
+        prefill: false,
+        compare: [],
+        restartProbe: false,
+      },
+      { progress: () => undefined, info: () => undefined },
+    );
+    const [max, half] = report.results;
+    expect(report.results).toHaveLength(2);
+    expect(max!.rate).toBeNull();
+    expect(max!.throughput).toBeGreaterThan(0);
+    expect(half!.rate).toBe(Math.max(1, Math.round(max!.throughput / 2)));
+    // Paced: the second run never goes faster than asked (it may go slower on a busy machine).
+    expect(half!.throughput).toBeLessThanOrEqual(half!.rate! * 1.05 + 5);
+    expect(half!.ok).toBeGreaterThan(0);
+    expect(formatReport(report)).toMatch(
+      new RegExp(`nosql-db @${half!.rate!.toLocaleString('en-US')}/s`),
+    );
+  });
 });
