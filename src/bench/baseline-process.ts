@@ -6,7 +6,6 @@ import { onCleanup } from './cleanup.ts';
 
 // From the checkout's root, not from this module: the CLI may run from the dist/ bundle.
 const SCRIPT = join(REPO_ROOT, 'src', 'bench', 'baseline-server.ts');
-const REPO = REPO_ROOT;
 /** How long the bare server may take to load and listen. */
 const START_DEADLINE_MS = 15_000;
 
@@ -23,7 +22,7 @@ export interface BaselineServer {
  */
 export async function startBaseline(port: number): Promise<BaselineServer> {
   const child = spawn(process.execPath, ['--import', 'tsx', SCRIPT, String(port)], {
-    cwd: REPO,
+    cwd: REPO_ROOT,
     stdio: ['pipe', 'pipe', 'inherit'],
   });
   const url = `http://127.0.0.1:${port}`;

@@ -110,9 +110,7 @@ export class HttpConnection {
     }
     if (!done) return;
     if (!done.keepAlive) this.#dropSocket();
-    const resolve = this.#resolve!;
-    this.#resolve = this.#reject = null;
-    resolve(done.reply);
+    this.#succeed(done.reply);
   }
 
   /** The socket errored (`error`) or closed (null). Events of sockets already dropped are ignored. */
@@ -123,13 +121,9 @@ export class HttpConnection {
     if (!this.#reject) return;
     // A response without Content-Length or chunked framing ends with the connection.
     const last = error ? null : this.#parser.end();
-    if (last) {
-      const resolve = this.#resolve!;
-      this.#resolve = this.#reject = null;
-      resolve(last);
-      return;
-    }
-    this.#fail(error ?? codeError('ECONNRESET', 'connection closed before the response ended'));
+    if (last) this.#succeed(last);
+    else
+      this.#fail(error ?? codeError('ECONNRESET', 'connection closed before the response ended'));
   }
 
   #onTimeout(): void {
@@ -147,6 +141,12 @@ export class HttpConnection {
     const socket = this.#socket;
     this.#socket = null; // first, so its `close` event is ignored
     socket?.destroy();
+  }
+
+  #succeed(reply: Reply): void {
+    const resolve = this.#resolve!;
+    this.#resolve = this.#reject = null;
+    resolve(reply);
   }
 
   #fail(error: Error): void {
@@ -253,11 +253,8 @@ export class ResponseParser {
           break;
         }
         case 'chunk-size': {
-          const eol = buf.indexOf(CRLF, this.#pos);
-          if (eol < 0) {
-            if (buf.length - this.#pos > MAX_CHUNK_LINE_BYTES) throw badResponse('chunk size line');
-            return null;
-          }
+          const eol = this.#lineEnd(MAX_CHUNK_LINE_BYTES, 'chunk size line');
+          if (eol < 0) return null;
           // `size[;extensions]`: extensions are ignored, as every client does.
           const line = buf.toString('latin1', this.#pos, eol);
           const semicolon = line.indexOf(';');
@@ -276,11 +273,8 @@ export class ResponseParser {
           break;
         case 'trailers': {
           // Trailer fields are skipped, up to the empty line that ends the message.
-          const eol = buf.indexOf(CRLF, this.#pos);
-          if (eol < 0) {
-            if (buf.length - this.#pos > MAX_HEAD_BYTES) throw badResponse('trailers too large');
-            return null;
-          }
+          const eol = this.#lineEnd(MAX_HEAD_BYTES, 'trailers too large');
+          if (eol < 0) return null;
           const empty = eol === this.#pos;
           this.#pos = eol + 2;
           if (empty) return this.#complete();
@@ -292,6 +286,13 @@ export class ResponseParser {
           return null;
       }
     }
+  }
+
+  /** Where the CRLF ending the line at `#pos` is, or -1 until it comes; past `max` bytes, `what` is wrong. */
+  #lineEnd(max: number, what: string): number {
+    const eol = this.#buf.indexOf(CRLF, this.#pos);
+    if (eol < 0 && this.#buf.length - this.#pos > max) throw badResponse(what);
+    return eol;
   }
 
   /** At the end of the stream: the response whose body it ends, if one is being read. */

@@ -133,7 +133,7 @@ export class LabController {
     if (n.process === 'running' || n.process === 'starting') throw new KvError('KV_BAD_REQUEST', `node ${id} is ${n.process}; kill it first`, { node: id, process: n.process });
     this.cluster.restart(id);
     this.events.lab('lab.restart', { target: id });
-    this.#close(`kill ${id}`);
+    this.#close('kill', id);
     this.convergence.start(`restart ${id}`, [id]);
     await this.monitor.pollStatus();
     return this.node(id);
@@ -218,7 +218,7 @@ export class LabController {
     this.node(id);
     const { [id]: _old, ...others } = this.#plan.skewMs;
     this.#plan = { ...this.#plan, skewMs: skewMs === 0 ? others : { ...others, [id]: skewMs } };
-    this.#close(`skew ${id}`);
+    this.#close('skew', id);
     if (skewMs !== 0) this.#open('skew', `${id} clock ${skewLabel(skewMs)}`);
     this.events.lab('lab.skew', { target: id, skewMs });
     await this.#apply();
@@ -348,13 +348,12 @@ export class LabController {
     if (this.#intervals.length > INTERVALS_MAX) this.#intervals.shift();
   }
 
-  /** Ends open intervals: `kill n3` / `skew n3` end that node's band; `partition`/`links`/`skew` by kind. */
-  #close(tag: string): void {
+  /** Ends the open intervals of a kind; with `id`, only that node's (their labels start with it). */
+  #close(kind: FaultInterval['kind'], id?: string): void {
     const t = this.now();
-    const [kind, id] = tag.split(' ');
     this.#intervals = this.#intervals.map((i) => {
       if (i.endT !== null) return i;
-      const matches = id === undefined ? i.kind === kind : kind === 'kill' ? i.kind === 'kill' && i.label === `${id} killed` : i.kind === kind && i.label.startsWith(`${id} clock `);
+      const matches = i.kind === kind && (id === undefined || i.label.startsWith(`${id} `));
       return matches ? { ...i, endT: t } : i;
     });
   }

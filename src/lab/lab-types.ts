@@ -1,7 +1,11 @@
 /**
  * The shapes the Lab server sends to the web UI (`GET /api/state`, `WS /api/events`). Types
- * only, no imports: the web app imports this file too, so server and UI share one definition.
+ * and constants only, no imports: the web app imports this file too, so server and UI share
+ * one definition.
  */
+
+/** The WebSocket subprotocol that carries the admin token: `nosqldb.bearer.<base64url token>` (socket-auth.ts). */
+export const TOKEN_PROTOCOL_PREFIX = 'nosqldb.bearer.';
 
 /** What the Lab knows of a node's process (LocalCluster) — the ground truth for kill/restart. */
 export type LabProcessState = 'starting' | 'running' | 'stopped' | 'killed' | 'exited';

@@ -263,7 +263,7 @@ function countHistory(run: LabRun, t: number, anomalies: CheckerReport['anomalie
       // As RegisterChecker counts: acknowledged reads only.
       if (op.type !== 'ok' || !Array.isArray(op.value)) continue;
       reads++;
-      if (Array.isArray(op.value) && op.value.length > 1) siblingReads++;
+      if (op.value.length > 1) siblingReads++;
     } else {
       writes++;
       if (op.type === 'ok') acknowledgedWrites++;

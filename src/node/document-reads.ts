@@ -26,7 +26,7 @@ export const RECENT_DOTS_MAX = 128;
 /** Novel dots one read may ask for, in all (and so one replica); more, and it reads full states. */
 export const NOVEL_DOTS_MAX = 64;
 
-export type WireDot = readonly [string, number];
+type WireDot = readonly [string, number];
 
 /** Per document (storage key), the idempotency key of each of its newest dots, LRU-bounded. */
 export class RecentDots {

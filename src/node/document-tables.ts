@@ -40,7 +40,7 @@ import {
   newestMs,
 } from '../core/crdt/index.ts';
 import type { Storage, WriteOp } from '../storage/storage.ts';
-import { encodeRecord } from './record-codec.ts';
+import { encodeRecord, sameBytes } from './record-codec.ts';
 
 const packr = new Packr({ useRecords: false, moreTypes: false });
 
@@ -136,12 +136,12 @@ export class DocumentTables {
         continue;
       }
       const bytes = packr.pack(encodeApplications(apps));
-      if (stored !== undefined && equalBytes(stored, bytes)) continue;
+      if (stored !== undefined && sameBytes(stored, bytes)) continue;
       puts.set(key, { bytes, newest });
       if (stored === undefined) added++;
     }
     const unchanged = puts.size === 0 && dels.length === 0;
-    if (unchanged && storedMain !== undefined && equalBytes(storedMain, mainBytes)) return undefined;
+    if (unchanged && storedMain !== undefined && sameBytes(storedMain, mainBytes)) return undefined;
 
     let summary = this.#summary(main);
     if (!unchanged) {
@@ -179,16 +179,15 @@ export class DocumentTables {
     const ops: WriteOp[] = [];
     for (const [key, bytes] of rows) {
       const was = sent === undefined ? bytes : sent.get(key);
-      if (was === undefined || !equalBytes(was, bytes)) continue;
+      if (was === undefined || !sameBytes(was, bytes)) continue;
       ops.push({ type: 'del', table: this.#table, key: rowKey(main, key) });
       rows.delete(key);
     }
-    const summary = this.#summary(main);
     if (rows.size === 0) {
       if (this.#storage.get(this.#table, main) !== undefined) ops.push({ type: 'del', table: this.#table, key: main });
     } else if (ops.length > 0) {
       // Fewer rows; the oldest time stays a valid lower bound.
-      ops.push({ type: 'put', table: this.#table, key: main, value: packr.pack([rows.size, summary.oldestMs]) });
+      ops.push({ type: 'put', table: this.#table, key: main, value: packr.pack([rows.size, this.#summary(main).oldestMs]) });
     }
     return { ops, left: rows.size };
   }
@@ -267,15 +266,11 @@ function rowNewestMs(bytes: Uint8Array): number {
   return newest;
 }
 
-export function rowKey(main: string, key: string): string {
+function rowKey(main: string, key: string): string {
   if (main.includes('\u0000')) throw new KvError('KV_BAD_REQUEST', 'keys of documents cannot contain NUL');
   return `${main}\u0000${key}`;
 }
 
 function rowsRange(main: string): { gte: string; lt: string } {
   return { gte: `${main}\u0000`, lt: `${main}\u0001` };
-}
-
-function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.byteLength === b.byteLength && Buffer.compare(a, b) === 0;
 }

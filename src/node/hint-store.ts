@@ -4,7 +4,7 @@ import type { VersionedRecord } from '../core/siblings.ts';
 import { syncRecords } from '../core/siblings.ts';
 import type { Storage, WriteOp } from '../storage/storage.ts';
 import { DEFAULTS } from './config.ts';
-import { decodeRecord, encodeRecord } from './record-codec.ts';
+import { decodeRecord, encodeRecord, sameBytes } from './record-codec.ts';
 import { DocumentTables } from './document-tables.ts';
 import { HINTS_TABLE, HINT_TABLES_TABLE } from './storage-layout.ts';
 
@@ -138,7 +138,7 @@ export class HintStore {
       const k = `${target}/${s.dataKey}`;
       const now = this.#storage.get(HINTS_TABLE, k);
       if (!now) continue;
-      const same = Buffer.compare(Buffer.from(now), Buffer.from(s.bytes)) === 0;
+      const same = sameBytes(now, s.bytes);
       // A document's delivered table rows go even when the hint changed meanwhile (the target
       // holds them now), so a hot document's hint is not sent whole again and again.
       const rows = s.record.doc ? this.#tables.removeRowsOps(k, s.rows) : { ops: [], left: 0 };

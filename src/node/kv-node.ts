@@ -15,7 +15,7 @@ import type { Clock } from './clock.ts';
 import type { NodeConfig } from './config.ts';
 import type { ForwardedWrite, PeerMessage } from './peer-messages.ts';
 import { errorFromWire, errorToWire } from './peer-messages.ts';
-import { decodeRecord, encodeRecord, recordFromPeer, recordFromWire, recordToWire, sameEncoding } from './record-codec.ts';
+import { decodeRecord, encodeRecord, recordFromPeer, recordFromWire, recordToWire, sameBytes } from './record-codec.ts';
 import type { WireRecord } from './record-codec.ts';
 import { dataKey, dataRange, keyOfDataKey, META_TABLE, DATA_TABLE, VIEW_META_KEY, DOC_TABLES_TABLE } from './storage-layout.ts';
 import { DocumentTables, type LoadedRows } from './document-tables.ts';
@@ -391,7 +391,7 @@ export class KvNode {
     const partition = partitionOfKey(ring, key);
     const k = dataKey(partition, key);
     const now = this.#storage.get(DATA_TABLE, k);
-    if (!now || Buffer.compare(Buffer.from(now), Buffer.from(bytes)) !== 0) return false;
+    if (!now || !sameBytes(now, bytes)) return false;
     const before = decodeRecord(now);
     if (isDeleted(before)) this.stats.tombstones--;
     else this.stats.keys--;
@@ -531,9 +531,9 @@ export class KvNode {
     const ring = this.#view.ring;
     if (!ring) return undefined;
     const k = dataKey(partitionOfKey(ring, key), key);
-    const bytes = this.#storage.get(DATA_TABLE, k);
+    const { record } = this.#storedAt(k);
     // A document comes with its whole idempotency table: this is what replicas exchange.
-    return bytes ? this.#tables.withTable(k, decodeRecord(bytes)) : undefined;
+    return record ? this.#tables.withTable(k, record) : undefined;
   }
 
   /**
@@ -547,9 +547,9 @@ export class KvNode {
     return bytes ? decodeRecord(bytes) : undefined;
   }
 
-  /** A plain record as stored and decoded (a document: its row, without the table). */
-  #readStored(key: string): StoredRecord {
-    const bytes = this.#viewBytes(key);
+  /** What storage key `k` holds, as stored and decoded (a document: its row, without the table). */
+  #storedAt(k: string): StoredRecord {
+    const bytes = this.#storage.get(DATA_TABLE, k);
     return { bytes, record: bytes ? decodeRecord(bytes) : undefined };
   }
 
@@ -565,29 +565,23 @@ export class KvNode {
    * are issued in the same synchronous step (the storage sees pending writes, ST2), so two
    * concurrent merges of one key cannot lose each other.
    */
-  #mergeLocal(key: string, incoming: VersionedRecord, incomingBytes?: Uint8Array): { merged: VersionedRecord; durable: Promise<void> } {
-    return this.#mergeEncoded(key, incoming, incomingBytes);
-  }
-
   /**
-   * #mergeLocal, also giving the merged record's stored encoding (plain records only; a
-   * document's row is not the whole record) so a coordinator replicates it without encoding it
-   * again. `incomingBytes`, the encoding of `incoming` as a peer sent it, is stored as it is when
-   * the merge yields `incoming` (the common case: it supersedes what is here).
+   * For a plain record it also gives the merged record's stored encoding, so a coordinator
+   * replicates it without encoding it again (a document's row is not the whole record).
+   * `incomingBytes`, the encoding of `incoming` as a peer sent it, is stored as it is when the
+   * merge yields `incoming` (the common case: it supersedes what is here). `stored`, what the
+   * caller read of the key in this same synchronous step, saves reading it again.
    */
-  #mergeEncoded(
+  #mergeLocal(
     key: string,
     incoming: VersionedRecord,
-    incomingBytes?: Uint8Array,
-    stored?: StoredRecord,
+    { incomingBytes, stored }: { incomingBytes?: Uint8Array; stored?: StoredRecord } = {},
   ): { merged: VersionedRecord; durable: Promise<void>; bytes?: Uint8Array } {
     const ring = this.#view.ring;
     if (!ring) throw new KvError('KV_UNAVAILABLE', 'the cluster has no ring yet (still forming)');
     const k = dataKey(partitionOfKey(ring, key), key);
     if (incoming.doc) return this.#mergeDocument(partitionOfKey(ring, key), key, k, incoming);
-    // `stored`: what the caller read in this same synchronous step, so it is still current.
-    const bytes = stored ? stored.bytes : this.#storage.get(DATA_TABLE, k);
-    const local = stored ? stored.record : bytes ? decodeRecord(bytes) : undefined;
+    const { bytes, record: local } = stored ?? this.#storedAt(k);
     const merged = syncRecords(local, incoming)!;
     // Nothing new, but the stored copy may not be durable yet: whoever acknowledges must wait
     // for the write that is still in flight.
@@ -607,8 +601,7 @@ export class KvNode {
    * size of the stored table. Same synchronous read-then-write step as #mergeLocal.
    */
   #mergeDocument(partition: PartitionIndex, key: string, k: string, incoming: VersionedRecord): { merged: VersionedRecord; durable: Promise<void> } {
-    const bytes = this.#storage.get(DATA_TABLE, k);
-    const stored = bytes ? decodeRecord(bytes) : undefined;
+    const { bytes, record: stored } = this.#storedAt(k);
     const { record: local, rows } = this.#tables.withRows(k, stored, incoming.doc?.idempotency.applied.keys() ?? []);
     const merged = syncRecords(local, incoming)!;
     if (incoming.doc) this.#recentDots.note(k, incoming.doc);
@@ -731,7 +724,7 @@ export class KvNode {
         if (m.err) call.fail(from);
         else {
           try {
-            const rec = m.rec ? (own !== undefined && sameEncoding(own.bytes, m.rec) ? own.rec : recordFromPeer(m.rec)) : undefined;
+            const rec = m.rec ? (own !== undefined && sameBytes(own.bytes, m.rec) ? own.rec : recordFromPeer(m.rec)) : undefined;
             if (replicas.includes(from)) got.set(from, rec);
             answered.set(from, { rec, hint: targets.find((t) => t.node === from)?.hint });
             call.succeed(from, rec);
@@ -745,8 +738,8 @@ export class KvNode {
         if (down) call.fail(n);
         else if (n === this.id) {
           try {
-            const bytes = this.#viewBytes(key);
-            let rec = bytes ? decodeRecord(bytes) : undefined;
+            const { bytes, record } = this.#storedAt(this.#dataKeyOf(key));
+            let rec = record;
             if (bytes && rec && hint === undefined) own = { bytes, rec };
             if (hint !== undefined) rec = syncRecords(rec, this.hints.readView(hint, this.#dataKeyOf(key)));
             // Only a primary replica's copy takes part in read repair; a fallback holds hints.
@@ -825,9 +818,8 @@ export class KvNode {
    */
   #viewWithEntries(key: string, dots: readonly Dot[]): VersionedRecord | undefined {
     const k = this.#dataKeyOf(key);
-    const bytes = this.#storage.get(DATA_TABLE, k);
     const keys = this.#recentDots.keysOf(k, dots);
-    const { record } = this.#tables.withRows(k, bytes ? decodeRecord(bytes) : undefined, keys);
+    const { record } = this.#tables.withRows(k, this.#storedAt(k).record, keys);
     const doc = record?.doc;
     if (!doc || keys.some((ik) => !doc.idempotency.applied.has(ik))) throw new KvError('KV_UNAVAILABLE', 'a table entry is gone (pruned); read the full state');
     const applied = new Map(keys.map((ik) => [ik, doc.idempotency.applied.get(ik)!]));
@@ -923,8 +915,7 @@ export class KvNode {
     if (!ring) return Promise.resolve(false);
     const partition = partitionOfKey(ring, key);
     const k = dataKey(partition, key);
-    const bytes = this.#storage.get(DATA_TABLE, k);
-    const local = bytes ? decodeRecord(bytes) : undefined;
+    const local = this.#storedAt(k).record;
     if (!local || !isDeleted(local) || !expected(local)) return Promise.resolve(false);
     this.stats.tombstones--;
     const durable = this.#storage.write([{ type: 'del', table: DATA_TABLE, key: k }]);
@@ -971,10 +962,9 @@ export class KvNode {
   async #coordinateWrite(req: ForwardedWrite): Promise<WriteResult> {
     if (req.kind === 'patch') return this.#coordinatePatch(req);
     const seen = req.context ? decodeContext(req.context) : emptyVector();
-    const stored = this.#readStored(req.key);
-    // A document comes with its whole idempotency table, as readLocal gives it.
-    const local = stored.record?.doc ? this.readLocal(req.key) : stored.record;
-    const { record } = coordinateWrite(local, seen, this.id, {
+    const stored = this.#storedAt(this.#dataKeyOf(req.key));
+    // (A document's row is enough: coordinateWrite refuses to write over a document.)
+    const { record } = coordinateWrite(stored.record, seen, this.id, {
       value: req.value,
       contentType: req.contentType,
       deleted: req.kind === 'del',
@@ -982,7 +972,7 @@ export class KvNode {
     });
     // Stored durably here first: a dot must never reach another replica before it is safe on
     // its coordinator (see coordinateWrite).
-    const { merged, durable, bytes } = this.#mergeEncoded(req.key, record, undefined, stored.record?.doc ? undefined : stored);
+    const { merged, durable, bytes } = this.#mergeLocal(req.key, record, { stored });
     await durable;
     await this.#replicate(req.key, merged, req.w, req.timeoutMs, bytes);
     return { record: merged, coordinator: this.id, duplicate: false };
@@ -999,8 +989,7 @@ export class KvNode {
    */
   async #coordinatePatch(req: ForwardedWrite): Promise<WriteResult> {
     const k = this.#dataKeyOf(req.key);
-    const bytes = this.#storage.get(DATA_TABLE, k);
-    const stored = bytes ? decodeRecord(bytes) : undefined;
+    const { bytes, record: stored } = this.#storedAt(k);
     if (stored && liveSiblings(stored).length > 0) {
       throw new KvError('KV_TYPE_MISMATCH', 'this key holds a plain value; replace it with PUT (or DELETE it) before using field updates', { holds: 'value' });
     }
@@ -1293,7 +1282,7 @@ export class KvNode {
           };
           try {
             const rec = recordFromPeer(m.rec);
-            const durable = m.hint !== undefined ? this.#storeHint(m.hint, m.key, rec) : this.#mergeLocal(m.key, rec, m.rec).durable;
+            const durable = m.hint !== undefined ? this.#storeHint(m.hint, m.key, rec) : this.#mergeLocal(m.key, rec, { incomingBytes: m.rec }).durable;
             durable.then(() => reply(), reply);
           } catch (e) {
             reply(e);

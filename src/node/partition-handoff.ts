@@ -60,6 +60,13 @@ export class PartitionHandoff {
     this.#host = host;
   }
 
+  /** Keys not yet sent of the partitions being handed off now. */
+  keysPending(): number {
+    let n = 0;
+    for (const t of this.#tasks.values()) n += Math.max(0, t.keysTotal - t.keysSent);
+    return n;
+  }
+
   /** Partitions still being handed off (what coordinators must also read from). */
   pending(): PartitionIndex[] {
     return [...this.#tasks.keys()].sort((a, b) => a - b);

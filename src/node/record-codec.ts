@@ -4,7 +4,7 @@ import type { Sibling, VersionedRecord } from '../core/siblings.ts';
 import type { VersionVector } from '../core/version-vector.ts';
 import { parseVector } from '../core/version-vector.ts';
 import { isNodeId } from '../core/types.ts';
-import { KvError } from '../core/errors.ts';
+import { KvError, type KvErrorCode } from '../core/errors.ts';
 import type { EncodedDocument } from '../core/crdt/index.ts';
 import { decodeDocument, documentRowText, encodeDocument } from '../core/crdt/index.ts';
 import { hashHex, keyHash } from '../core/hash.ts';
@@ -90,13 +90,7 @@ export function encodeRecord(r: VersionedRecord): Uint8Array {
 
 /** Bytes from the storage port → record; corruption surfaces as a KvError, not a crash. */
 export function decodeRecord(bytes: Uint8Array): VersionedRecord {
-  let raw: unknown;
-  try {
-    raw = packr.unpack(bytes);
-  } catch {
-    throw new KvError('KV_STORAGE_IO', 'stored record is corrupt (not msgpack)');
-  }
-  return recordFromWire(raw);
+  return unpackRecord(bytes, 'KV_STORAGE_IO', 'stored record is corrupt (not msgpack)');
 }
 
 /**
@@ -106,16 +100,23 @@ export function decodeRecord(bytes: Uint8Array): VersionedRecord {
  */
 export function recordFromPeer(bytes: unknown): VersionedRecord {
   if (!(bytes instanceof Uint8Array)) throw new KvError('KV_BAD_REQUEST', 'malformed record: not bytes');
+  return unpackRecord(bytes, 'KV_BAD_REQUEST', 'malformed record: not msgpack');
+}
+
+function unpackRecord(bytes: Uint8Array, code: KvErrorCode, notMsgpack: string): VersionedRecord {
   let raw: unknown;
   try {
     raw = packr.unpack(bytes);
   } catch {
-    throw new KvError('KV_BAD_REQUEST', 'malformed record: not msgpack');
+    throw new KvError(code, notMsgpack);
   }
   return recordFromWire(raw);
 }
 
-/** Two encodings are the same record when their bytes are equal (one encoder writes them all). */
-export function sameEncoding(a: Uint8Array, b: Uint8Array): boolean {
+/**
+ * Byte-for-byte equality, without copies. Two encodings of records are the same record when their
+ * bytes are equal (one encoder writes them all).
+ */
+export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && Buffer.compare(a, b) === 0;
 }

@@ -18,7 +18,7 @@ export const CLOCK_SKEW_MS_MAX = 86_400_000;
  * failure detector run on the real clock: they measure intervals, and a change of skew would
  * look to the phi-accrual detector like one long gap since every peer's last message.
  */
-export class SkewableClock implements Clock {
+export class SkewableClock {
   readonly #inner: Clock;
   #skewMs = 0;
 
@@ -28,14 +28,6 @@ export class SkewableClock implements Clock {
 
   now(): number {
     return this.#inner.now() + this.#skewMs;
-  }
-
-  setTimeout(fn: () => void, ms: number): unknown {
-    return this.#inner.setTimeout(fn, ms);
-  }
-
-  clearTimeout(handle: unknown): void {
-    this.#inner.clearTimeout(handle);
   }
 
   get skewMs(): number {

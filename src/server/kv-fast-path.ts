@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { KvError } from '../core/errors.ts';
 import type { KvNode } from '../node/kv-node.ts';
-import { deleteKv, errorResponse, getKv, putKv, toKvError, type KvRequest, type KvResponse } from './kv-handlers.ts';
+import { deleteKv, errorResponse, getKv, kvOperation, putKv, toKvError, type KvRequest, type KvResponse } from './kv-handlers.ts';
 import type { Admission } from './overload-guard.ts';
 
 /**
@@ -64,7 +64,7 @@ export function createKvFastPath(node: KvNode, admission: Admission, limits: { b
       const query = q < 0 ? NO_QUERY : plainQuery(url.slice(q + 1));
       if (query === null) return false;
       const startedMs = performance.now();
-      const op = method === 'GET' ? (query.local === 'true' ? 'get_local' : 'get') : method === 'PUT' ? 'put' : 'delete';
+      const op = kvOperation(method, query.local === 'true');
       if (!admission.enter(res)) {
         finish(res, op, startedMs, admission.refusal);
         return true;

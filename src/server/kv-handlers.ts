@@ -98,17 +98,32 @@ export async function patchKv(node: KvNode, req: KvRequest): Promise<KvResponse>
     timeoutMs: parseTimeout(req.query.timeout, node.config.requestTimeoutMs),
     hops: 0,
   });
-  const response = json(200, record.doc ? documentView(record.doc) : {});
-  return duplicate ? { ...response, headers: { ...response.headers, 'Idempotency-Replayed': 'true' } } : response;
+  return json(200, record.doc ? documentView(record.doc) : {}, duplicate ? { 'Idempotency-Replayed': 'true' } : {});
+}
+
+/** The metrics label of a `/kv/<key>` request (both HTTP paths report under the same names). */
+export function kvOperation(method: string, local: boolean): string {
+  switch (method) {
+    case 'GET':
+      return local ? 'get_local' : 'get';
+    case 'PUT':
+      return 'put';
+    case 'DELETE':
+      return 'delete';
+    case 'PATCH':
+      return 'patch';
+    default:
+      return 'other';
+  }
 }
 
 /** The JSON error shape of every endpoint (docs/ERRORS.md). */
 export function errorResponse(e: KvError, headers: Readonly<Record<string, string>> = {}): KvResponse {
-  return { status: e.status, headers: { ...headers, 'Content-Type': JSON_TYPE }, body: JSON.stringify(e.toJSON()) };
+  return json(e.status, e.toJSON(), headers);
 }
 
-function json(status: number, value: unknown): KvResponse {
-  return { status, headers: { 'Content-Type': JSON_TYPE }, body: JSON.stringify(value) };
+function json(status: number, value: unknown, headers: Readonly<Record<string, string>> = {}): KvResponse {
+  return { status, headers: { ...headers, 'Content-Type': JSON_TYPE }, body: JSON.stringify(value) };
 }
 
 /** The version a write just made: the sibling with its coordinator's highest dot. */
@@ -126,8 +141,7 @@ function recordResponse(record: VersionedRecord | undefined): KvResponse {
   const context = encodeContext(record.context);
   const live = liveSiblings(record);
   if (record.doc && live.length === 0) {
-    const r = json(200, documentView(record.doc));
-    return { ...r, headers: { ...r.headers, 'X-Context': context, 'X-Vector-Clock': JSON.stringify(vectorToJSON(record.context)) } };
+    return json(200, documentView(record.doc), { 'X-Context': context, 'X-Vector-Clock': JSON.stringify(vectorToJSON(record.context)) });
   }
   if (live.length === 1 && !record.doc) {
     const s = live[0]!;
@@ -141,18 +155,21 @@ function recordResponse(record: VersionedRecord | undefined): KvResponse {
       body: Buffer.from(s.value.buffer, s.value.byteOffset, s.value.byteLength),
     };
   }
-  const r = json(300, {
-    siblings: live.map((s) => ({
-      ...siblingValue(s.value, s.contentType),
-      contentType: s.contentType,
-      vectorClock: vectorToJSON(siblingClock(s)),
-      writtenAtMs: s.writtenAtMs,
-    })),
-    // A document updated concurrently with a plain write on another replica shows as one more version.
-    ...(record.doc ? { document: documentView(record.doc) } : {}),
-    context,
-  });
-  return { ...r, headers: { ...r.headers, 'X-Context': context } };
+  return json(
+    300,
+    {
+      siblings: live.map((s) => ({
+        ...siblingValue(s.value, s.contentType),
+        contentType: s.contentType,
+        vectorClock: vectorToJSON(siblingClock(s)),
+        writtenAtMs: s.writtenAtMs,
+      })),
+      // A document updated concurrently with a plain write on another replica shows as one more version.
+      ...(record.doc ? { document: documentView(record.doc) } : {}),
+      context,
+    },
+    { 'X-Context': context },
+  );
 }
 
 /** JSON siblings are shown as JSON; any other bytes as base64 (`"encoding":"base64"`). */

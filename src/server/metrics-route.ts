@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { KvNode } from '../node/kv-node.ts';
 import { observeFastPath } from './http-server.ts';
+import { kvOperation } from './kv-handlers.ts';
 
 /**
  * Latency histogram bucket bounds, in seconds (Prometheus convention): from half a millisecond
@@ -43,7 +44,7 @@ export function registerMetricsRoute(app: FastifyInstance, node: KvNode): NodeMe
     { name: 'nosqldb_hints_dropped_total', help: 'Hints refused because the per-target bound was reached.', read: () => node.hints.dropped },
     { name: 'nosqldb_handoff_keys_total', help: 'Keys handed over to new replicas after ring changes.', read: () => node.handoff.totals.keys },
     // With hints pending, the Lab's replication-backlog chart (docs/LAB.md): writes a replica is still owed.
-    { name: 'nosqldb_handoff_keys_pending', help: 'Keys of partitions this node still has to hand over to their new replicas.', read: () => handoffKeysPending(node) },
+    { name: 'nosqldb_handoff_keys_pending', help: 'Keys of partitions this node still has to hand over to their new replicas.', read: () => node.handoff.keysPending() },
     { name: 'nosqldb_uptime_seconds', help: 'Seconds since this node started.', read: () => (Date.now() - node.startedAtMs) / 1000 },
   ];
 
@@ -108,33 +109,10 @@ export function registerMetricsRoute(app: FastifyInstance, node: KvNode): NodeMe
   return metrics;
 }
 
-/** Keys not yet sent of the partitions this node is handing off now (`handoff.status()` is its only view of them). */
-export function handoffKeysPending(node: KvNode): number {
-  const { partitions } = node.handoff.status() as { partitions?: { keysTotal?: unknown; keysSent?: unknown }[] };
-  let pending = 0;
-  for (const p of partitions ?? []) {
-    if (typeof p.keysTotal === 'number' && typeof p.keysSent === 'number') pending += Math.max(0, p.keysTotal - p.keysSent);
-  }
-  return pending;
-}
-
 /** The operation a request performed, from its route pattern (never from the raw URL). */
 function operationOf(req: FastifyRequest): string {
   const route = req.routeOptions.url;
-  if (route === '/kv/*') {
-    switch (req.method) {
-      case 'GET':
-        return (req.query as Record<string, string | undefined>).local === 'true' ? 'get_local' : 'get';
-      case 'PUT':
-        return 'put';
-      case 'DELETE':
-        return 'delete';
-      case 'PATCH':
-        return 'patch';
-      default:
-        return 'other';
-    }
-  }
+  if (route === '/kv/*') return kvOperation(req.method, (req.query as Record<string, string | undefined>).local === 'true');
   if (route === '/kv') return 'list';
   if (route === '/health') return 'health';
   if (route === '/metrics') return 'metrics';

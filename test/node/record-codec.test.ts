@@ -3,7 +3,7 @@ import { Packr } from 'msgpackr';
 import { coordinateWrite } from '../../src/core/siblings.ts';
 import { emptyVector } from '../../src/core/version-vector.ts';
 import { KvError } from '../../src/core/errors.ts';
-import { encodeRecord, recordFromPeer, recordToWire, sameEncoding } from '../../src/node/record-codec.ts';
+import { encodeRecord, recordFromPeer, recordToWire, sameBytes } from '../../src/node/record-codec.ts';
 import { validatePeerMessage } from '../../src/node/peer-messages.ts';
 
 /** Records travel between replicas in their stored encoding (`put`, `get-r`); peers are not trusted. */
@@ -32,9 +32,9 @@ describe('records from peers', () => {
       ...record,
       siblings: record.siblings.map((x) => ({ ...x, value: [...x.value] })),
     });
-    expect(sameEncoding(bytes, encodeRecord(recordFromPeer(bytes)))).toBe(true);
+    expect(sameBytes(bytes, encodeRecord(recordFromPeer(bytes)))).toBe(true);
     const other = encodeRecord({ ...record, siblings: [{ ...record.siblings[0]!, writtenAtMs: 6 }] });
-    expect(sameEncoding(bytes, other)).toBe(false);
+    expect(sameBytes(bytes, other)).toBe(false);
   });
 
   it('malformed ones are refused with KV_BAD_REQUEST, not stored and not a crash', () => {

@@ -16,7 +16,7 @@
  *
  * `a` may be absent (documents written before it existed): an empty context. A node stores a
  * document's table apart from the rest (one row per key, `encodeApplications`), so it encodes
- * the rest with `{ table: false }`; `decodeTable` reads such rows back.
+ * the rest as `documentRow(state)` (an empty `i`); `decodeTable` reads such rows back.
  * `decodeDocument` treats its input as hostile: every shape, range, order and cross-reference
  * is checked, and any violation throws KvError (KV_BAD_REQUEST, or KV_PAYLOAD_TOO_LARGE past
  * `decodeEntriesMax`) — never a TypeError, never a partially built state.
@@ -31,7 +31,7 @@ import {
   type CausalContext,
   type Dot,
 } from './causal-context.ts';
-import type { FieldState, DocumentState } from './document.ts';
+import { documentRow, type FieldState, type DocumentState } from './document.ts';
 import { hlcCounterMax } from './hlc.ts';
 import {
   compareApplications,
@@ -71,12 +71,7 @@ export interface EncodedDocument {
 export type EncodedApplications = [NodeId, number, string, Counters][];
 type EncodedContext = [NodeId, number, number[]][];
 
-export interface EncodeOptions {
-  /** Include the idempotency table (`i`); default true. */
-  readonly table?: boolean;
-}
-
-export function encodeDocument(state: DocumentState, options: EncodeOptions = {}): EncodedDocument {
+export function encodeDocument(state: DocumentState): EncodedDocument {
   const f: EncodedDocument['f'] = [];
   for (const name of [...state.fields.keys()].sort(cmp)) {
     const field = state.fields.get(name) as FieldState;
@@ -102,12 +97,9 @@ export function encodeDocument(state: DocumentState, options: EncodeOptions = {}
             .map(([element, dots]) => [element, dots.map((d) => [d.actor, d.seq])]),
     ]);
   }
-  const i: EncodedDocument['i'] =
-    options.table === false
-      ? []
-      : [...state.idempotency.applied]
-          .sort(([a], [b]) => cmp(a, b))
-          .map(([key, apps]) => [key, encodeApplications(apps)]);
+  const i: EncodedDocument['i'] = [...state.idempotency.applied]
+    .sort(([a], [b]) => cmp(a, b))
+    .map(([key, apps]) => [key, encodeApplications(apps)]);
   const x: EncodedDocument['x'] = [...state.idempotency.compensations]
     .sort(([a], [b]) => cmp(a, b))
     .map(([, comp]) => [comp.key, comp.actor, comp.atMs, encodeCounters(comp.counters)]);
@@ -121,7 +113,7 @@ export function encodeDocument(state: DocumentState, options: EncodeOptions = {}
  * replica stale" checks compare this.
  */
 export function documentRowText(state: DocumentState): string {
-  return JSON.stringify(encodeDocument(state, { table: false }));
+  return JSON.stringify(encodeDocument(documentRow(state)));
 }
 
 /** One key's applications, as `i` holds them (a node's table row). */

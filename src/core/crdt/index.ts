@@ -30,10 +30,9 @@ export {
   encodeApplications,
   encodeDocument,
   documentFormatVersion,
-  type EncodedApplications,
   type EncodedDocument,
 } from './codec.ts';
-export { newestMs, type Application } from './idempotency.ts';
+export { newestMs } from './idempotency.ts';
 export { compareHlc, hlcZero, maxHlc, receive, tick, type Hlc } from './hlc.ts';
 export * from './limits.ts';
 export { contextFromDots, contextMissing, emptyContext, singleDot, type CausalContext, type Dot } from './causal-context.ts';

@@ -11,6 +11,7 @@ import {
   retryState,
   type DocumentState,
 } from '../../../src/core/crdt/document.ts';
+import { singleDot } from '../../../src/core/crdt/causal-context.ts';
 import { encodeDocument } from '../../../src/core/crdt/codec.ts';
 import { parsePatch } from '../../../src/core/crdt/patch.ts';
 import { isKvError } from '../../../src/core/errors.ts';
@@ -167,12 +168,14 @@ export function run(cmds: readonly Command[], skewMs: readonly number[] = [0, 0,
         }
         states[cmd.replica] = result.state;
         deltas.push(result.delta);
-        if (cmd.key !== undefined) {
-          for (const [actor, dots] of result.delta.idempotency.seen) {
-            const seq = dots.extra[0] ?? dots.base; // one dot: {base 1} or {base 0, extra [seq]}
-            applications.set(`${actor}:${seq}`, { key: cmd.key, actor, atMs: ctx.nowMs });
-          }
-        }
+        // A keyed update's delta carries exactly its own table dot.
+        const dot = cmd.key === undefined ? undefined : singleDot(result.delta.idempotency.seen);
+        if (dot)
+          applications.set(`${dot.actor}:${dot.seq}`, {
+            key: cmd.key!,
+            actor: dot.actor,
+            atMs: ctx.nowMs,
+          });
         const mine = seen[cmd.replica] as Set<number>;
         events.push({
           id: events.length,

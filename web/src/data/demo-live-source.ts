@@ -1,6 +1,6 @@
 import { useEffect, useSyncExternalStore } from 'react';
 import type { BurstConfig, LiveSnapshot, LiveWatch, MerkleCompare } from '../../../src/lab/demo-types.ts';
-import { authHeaders, labSource, openLabSocket } from './lab-source.ts';
+import { labFetch, labSource, openLabSocket } from './lab-source.ts';
 
 /**
  * The TweetStats and InventorySync pages' one socket: `WS /api/demo/live` (src/lab/demo-live.ts)
@@ -113,9 +113,9 @@ export class DemoApiError extends Error {
 }
 
 async function call<T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
-  const res = await fetch(path, {
+  const res = await labFetch(path, {
     method,
-    headers: { ...authHeaders(), ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+    headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
   const json = (await res.json().catch(() => null)) as (T & { error?: { message?: string } }) | null;

@@ -1,5 +1,5 @@
 import { useSyncExternalStore } from 'react';
-import type { LabEvent, LabRun, LabState, TrafficConfig, LinkFault } from '../../../src/lab/lab-types.ts';
+import { TOKEN_PROTOCOL_PREFIX, type LabEvent, type LabRun, type LabState, type TrafficConfig, type LinkFault } from '../../../src/lab/lab-types.ts';
 import { parseRun } from '../../../src/lab/run-replay.ts';
 
 /**
@@ -15,8 +15,6 @@ const RECONNECT_MS = 1000;
 const REFRESH_COALESCE_MS = 150;
 /** Where the admin token a user typed is kept: this tab only, gone when it closes. */
 const TOKEN_KEY = 'nosqldb-lab-token';
-/** The subprotocol that carries the token on a socket (src/lab/socket-auth.ts). */
-const TOKEN_PROTOCOL_PREFIX = 'nosqldb.bearer.';
 
 export interface Snapshot {
   readonly state: LabState | null;
@@ -36,9 +34,14 @@ function token(): string | null {
 }
 
 /** Headers for a Lab API call: the admin token when the user gave one. */
-export function authHeaders(): Record<string, string> {
+function authHeaders(): Record<string, string> {
   const t = token();
   return t ? { authorization: `Bearer ${t}` } : {};
+}
+
+/** `fetch` for the Lab API: every call carries the admin token when the user gave one. */
+export function labFetch(path: string, init: RequestInit = {}): Promise<Response> {
+  return fetch(path, { ...init, headers: { ...authHeaders(), ...(init.headers as Record<string, string> | undefined) } });
 }
 
 /** A socket to the Lab (`/api/events`, the demos' sockets), carrying the admin token when there is one. */
@@ -95,7 +98,7 @@ class LabSource {
     }
     this.#fetching = true;
     try {
-      const res = await fetch('/api/state', { headers: authHeaders() });
+      const res = await labFetch('/api/state');
       if (res.status === 401) {
         this.#set({ needsToken: true, error: 'this Lab needs its admin token' });
         return;
@@ -171,9 +174,9 @@ export function useLab(): Snapshot {
 export class ApiError extends Error {}
 
 async function call(method: string, path: string, body?: unknown): Promise<unknown> {
-  const res = await fetch(path, {
+  const res = await labFetch(path, {
     method,
-    headers: { ...authHeaders(), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    headers: body === undefined ? {} : { 'content-type': 'application/json' },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
   const json = (await res.json().catch(() => ({}))) as { error?: { message?: string } };
@@ -198,7 +201,7 @@ export const labApi = {
 
 /** This session's recorded run (`GET /api/run`), checked as a file from disk would be. */
 export async function fetchSessionRun(): Promise<LabRun> {
-  const res = await fetch('/api/run', { headers: authHeaders() });
+  const res = await labFetch('/api/run');
   if (!res.ok) throw new ApiError(`GET /api/run answered ${res.status}`);
   return parseRun(await res.json());
 }

@@ -1,7 +1,7 @@
 // One definition for server and page (src/lab/lab-types.ts).
 import type { KeyRead, KeyVersion } from '../../../../src/lab/lab-types.ts';
 import { useSyncExternalStore } from 'react';
-import { authHeaders, openLabSocket } from '../../data/lab-source.ts';
+import { labFetch, openLabSocket } from '../../data/lab-source.ts';
 
 /**
  * CollabDocs' data source: the only place its components talk to the Lab (STYLE 12). It
@@ -96,7 +96,7 @@ class Poller<T> {
     if (this.#busy) return;
     this.#busy = true;
     try {
-      const res = await fetch(this.#url, { headers: authHeaders() });
+      const res = await labFetch(this.#url);
       const json = (await res.json()) as { error?: { message?: string } };
       this.#snapshot = res.ok ? this.#map(json, null, this.#snapshot) : this.#map(null, json.error?.message ?? `answered ${res.status}`, this.#snapshot);
     } catch (e) {
@@ -149,7 +149,7 @@ export function useReplicas(doc: string): ReplicaSnapshot {
 }
 
 async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
-  const res = await fetch(path, { method, ...(body === undefined ? { headers: authHeaders() } : { headers: { ...authHeaders(), 'content-type': 'application/json' }, body: JSON.stringify(body) }) });
+  const res = await labFetch(path, { method, ...(body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }) });
   const json = (await res.json().catch(() => ({}))) as T & { error?: { message?: string } };
   if (!res.ok) throw new Error(json.error?.message ?? `${method} ${path} answered ${res.status}`);
   return json;

@@ -1,5 +1,5 @@
 import { useSyncExternalStore } from 'react';
-import { authHeaders } from '../../data/lab-source.ts';
+import { labFetch } from '../../data/lab-source.ts';
 
 /**
  * GlobalCDN's data source: the only place its components talk to the Lab (STYLE 12). Polls the
@@ -93,7 +93,7 @@ class Poll<T> {
   get = (): { value: T | null; error: string | null } => this.#snap;
   async refresh(): Promise<void> {
     try {
-      const res = await fetch(this.url(), { headers: authHeaders() });
+      const res = await labFetch(this.url());
       if (!res.ok) throw new Error(`${this.url()} answered ${res.status}`);
       this.#value = (await res.json()) as T;
       this.#error = null;
@@ -128,7 +128,7 @@ function refreshAll(): void {
 }
 
 async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
-  const res = await fetch(path, { method, ...(body === undefined ? { headers: authHeaders() } : { headers: { ...authHeaders(), 'content-type': 'application/json' }, body: JSON.stringify(body) }) });
+  const res = await labFetch(path, { method, ...(body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }) });
   const json = (await res.json().catch(() => ({}))) as T & { error?: { message?: string } };
   refreshAll();
   if (!res.ok) throw new Error(json.error?.message ?? `${method} ${path} answered ${res.status}`);
@@ -143,7 +143,7 @@ export interface RouteResult {
 
 export const cdnApi = {
   upload: async (file: File): Promise<CdnFileRow> => {
-    const res = await fetch(`/api/cdn/files/${encodeURIComponent(file.name)}`, { method: 'PUT', headers: { ...authHeaders(), 'content-type': file.type || 'application/octet-stream' }, body: file });
+    const res = await labFetch(`/api/cdn/files/${encodeURIComponent(file.name)}`, { method: 'PUT', headers: { 'content-type': file.type || 'application/octet-stream' }, body: file });
     const json = (await res.json().catch(() => ({}))) as { file?: CdnFileRow; error?: { message?: string } };
     refreshAll();
     if (!res.ok || !json.file) throw new Error(json.error?.message ?? (res.status === 413 ? `${file.name} is larger than the 1 MiB value limit` : `upload answered ${res.status}`));
