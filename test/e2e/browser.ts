@@ -44,7 +44,7 @@ export interface LabInBrowser {
 
 /** Starts the cluster, the Lab and Chromium; the page's console errors go into `errors`. */
 export async function openLabInBrowser(
-  options: { basePort: number; labPort: number; viewport: { width: number; height: number }; peerBasePort?: number },
+  options: { basePort: number; labPort: number; viewport: { width: number; height: number }; peerBasePort?: number; adminToken?: string },
   errors: string[],
 ): Promise<LabInBrowser> {
   const h = await startLabHarness({
@@ -52,6 +52,7 @@ export async function openLabInBrowser(
     labPort: options.labPort,
     web: true,
     ...(options.peerBasePort !== undefined ? { peerBasePort: options.peerBasePort } : {}),
+    ...(options.adminToken !== undefined ? { adminToken: options.adminToken } : {}),
   });
   const browser = await launchChromium();
   const page = await browser.newPage({ viewport: options.viewport });

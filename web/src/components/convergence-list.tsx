@@ -1,6 +1,7 @@
 import type { ReactNode } from 'react';
 import type { ConvergenceRecord } from '../../../src/lab/lab-types.ts';
 import { Link } from '../router.tsx';
+import { downloadWithToken } from '../data/lab-source.ts';
 
 /** Convergence time per fault: heal or restart → every replica holds the same data. Live, with the run's export and replay. */
 export function ConvergenceList(props: { records: readonly ConvergenceRecord[]; live?: boolean }): ReactNode {
@@ -36,7 +37,7 @@ export function ConvergenceList(props: { records: readonly ConvergenceRecord[]; 
       )}
       {props.live !== false && (
         <p className="row">
-          <a href="/api/run?download=1" download data-testid="export">
+          <a href="/api/run?download=1" download data-testid="export" onClick={downloadWithToken}>
             Export run (history + events, JSON)
           </a>
           <Link to="/replay">Replay a run</Link>

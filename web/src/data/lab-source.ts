@@ -1,4 +1,4 @@
-import { useSyncExternalStore } from 'react';
+import { useSyncExternalStore, type MouseEvent } from 'react';
 import { TOKEN_PROTOCOL_PREFIX, type LabEvent, type LabRun, type LabState, type TrafficConfig, type LinkFault } from '../../../src/lab/lab-types.ts';
 import { parseRun } from '../../../src/lab/run-replay.ts';
 
@@ -42,6 +42,31 @@ function authHeaders(): Record<string, string> {
 /** `fetch` for the Lab API: every call carries the admin token when the user gave one. */
 export function labFetch(path: string, init: RequestInit = {}): Promise<Response> {
   return fetch(path, { ...init, headers: { ...authHeaders(), ...(init.headers as Record<string, string> | undefined) } });
+}
+
+/**
+ * `onClick` of a download link (`<a href download>`) to the Lab API. A browser sends no
+ * Authorization header when it follows a link, so with an admin token the file is fetched with
+ * it and saved from memory instead, under the name the server gives (Content-Disposition).
+ */
+export function downloadWithToken(e: MouseEvent<HTMLAnchorElement>): void {
+  if (!token()) return;
+  e.preventDefault();
+  const link = e.currentTarget;
+  void labFetch(link.href).then(async (res) => {
+    if (!res.ok) {
+      const body = (await res.json().catch(() => ({}))) as { error?: { message?: string } };
+      window.alert(`Download failed: ${body.error?.message ?? `HTTP ${res.status}`}`);
+      return;
+    }
+    const named = /filename="([^"]+)"/.exec(res.headers.get('content-disposition') ?? '');
+    const url = URL.createObjectURL(await res.blob());
+    const save = document.createElement('a');
+    save.href = url;
+    save.download = named?.[1] ?? (link.getAttribute('download') || 'download');
+    save.click();
+    setTimeout(() => URL.revokeObjectURL(url), 60_000);
+  });
 }
 
 /** A socket to the Lab (`/api/events`, the demos' sockets), carrying the admin token when there is one. */

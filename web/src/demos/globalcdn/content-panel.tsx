@@ -2,6 +2,7 @@ import { useState, type DragEvent, type ReactNode } from 'react';
 import type { LabNode } from '../../../../src/lab/lab-types.ts';
 import { displayName } from '../../../../src/lab/cdn-regions.ts';
 import { ActionButton } from '../../components/action-button.tsx';
+import { downloadWithToken } from '../../data/lab-source.ts';
 import { cdnApi, FILES_PAGE, formatBytes, setFilesOffset, useFiles, type CdnFileRow, type Summary } from './cdn-source.ts';
 
 /** Add Content (drag-and-drop upload, the generator) and the distribution of each file. */
@@ -93,7 +94,7 @@ export function ContentPanel(props: { nodes: readonly LabNode[]; summary: Summar
                     ))}
                   </td>
                   <td>
-                    <a href={cdnApi.downloadUrl(f.name)} download={f.name} data-testid={`download-${f.name}`}>download</a>
+                    <a href={cdnApi.downloadUrl(f.name)} download={f.name} data-testid={`download-${f.name}`} onClick={downloadWithToken}>download</a>
                   </td>
                 </tr>
               ))}
