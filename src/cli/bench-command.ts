@@ -86,7 +86,9 @@ export async function runBenchCommand(argv: string[]): Promise<void> {
       ? undefined
       : values.rate === 'half'
         ? 'half'
-        : intFlag(values.rate, 'rate', 0, 1, 10_000_000);
+        : /^[0-9]+$/.test(values.rate)
+          ? intFlag(values.rate, 'rate', 0, 1, 10_000_000)
+          : badRate(values.rate);
 
   const options: BenchOptions = {
     urls,
@@ -155,4 +157,8 @@ function consistencyFlag(value: string | undefined, name: string): string | unde
   if (!/^([0-9]+|one|quorum|all)$/.test(value))
     throw new UsageError(`--${name} takes 1..N, one, quorum or all (got "${value}")`);
   return value;
+}
+
+function badRate(value: string): never {
+  throw new UsageError(`--rate takes a number of requests per second, or half (got "${value}")`);
 }

@@ -5,6 +5,7 @@ import { seededRandom } from '../../src/core/seeded-random.ts';
 import { runBench } from '../../src/bench/bench-run.ts';
 import type { BenchOptions } from '../../src/bench/bench-run.ts';
 import { formatReport } from '../../src/bench/report.ts';
+import { runBenchCommand } from '../../src/cli/bench-command.ts';
 
 describe('bench histogram', () => {
   it('reports nearest-rank percentiles within its 1% bucket error', () => {
@@ -141,5 +142,14 @@ describe('nosqldb bench', () => {
     expect(formatReport(report)).toMatch(
       new RegExp(`nosql-db @${half!.rate!.toLocaleString('en-US')}/s`),
     );
+  });
+});
+
+describe('nosqldb bench flags', () => {
+  it('--rate takes a number or half, and says so when it gets anything else', async () => {
+    await expect(runBenchCommand(['--rate', 'abc'])).rejects.toThrow(
+      /--rate takes a number of requests per second, or half \(got "abc"\)/,
+    );
+    await expect(runBenchCommand(['--rate', '0'])).rejects.toThrow(/--rate must be between 1/);
   });
 });
