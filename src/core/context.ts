@@ -45,7 +45,13 @@ export function decodeContext(context: string): VersionVector {
   return vv;
 }
 
+/** Printable ASCII only: every context text, since node ids are ASCII (NODE_ID_PATTERN). */
+const ASCII_TEXT = /^[\x20-\x7e]*$/;
+
 function base64UrlEncode(text: string): string {
+  // The ASCII text of a context is its own Latin-1 byte string: no UTF-8 pass needed (every read
+  // and write answers with a context, so this is on the hot path).
+  if (ASCII_TEXT.test(text)) return btoa(text).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
   const bytes = new TextEncoder().encode(text);
   let bin = '';
   for (const b of bytes) bin += String.fromCharCode(b);

@@ -91,6 +91,7 @@ export function parseVector(value: unknown): VersionVector | undefined {
 /** A plain, key-sorted copy for JSON output and canonical hashing. */
 export function vectorToJSON(vv: VersionVector): Record<NodeId, number> {
   const out: Record<NodeId, number> = {};
-  for (const k of Object.keys(vv).sort()) Object.defineProperty(out, k, { value: vv[k], enumerable: true, writable: true, configurable: true });
+  // Plain assignment is safe: actors are node ids, and isNodeId refuses `__proto__`.
+  for (const k of Object.keys(vv).sort()) out[k] = vv[k]!;
   return out;
 }

@@ -1,5 +1,5 @@
 import { open, type Database, type DatabaseOptions, type RootDatabase } from 'lmdb';
-import { StorageIoError, type RangeOptions, type Storage, type WriteOp } from './storage.ts';
+import { copyBytes, StorageIoError, type RangeOptions, type Storage, type WriteOp } from './storage.ts';
 import { validateKey, validateOps } from './validate-ops.ts';
 import { checkLmdbDataFile } from './lmdb-file-check.ts';
 import { compareUtf8 } from './utf8-order.ts';
@@ -88,7 +88,7 @@ export class LmdbStorage implements Storage {
       validateOps(ops);
       // Copy values: lmdb-js reads large buffers from its writer thread later, and the overlay
       // must not change if the caller reuses its buffer.
-      copies = ops.map((op) => (op.type === 'put' ? { ...op, value: new Uint8Array(op.value) } : op));
+      copies = ops.map((op) => (op.type === 'put' ? { ...op, value: copyBytes(op.value) } : op));
       // Creating a table runs a short synchronous LMDB transaction; it happens once per table.
       dbs = copies.map((op) => this.table(op.table, true)!);
     } catch (e) {

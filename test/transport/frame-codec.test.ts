@@ -101,11 +101,12 @@ describe('frame codec', () => {
     expect(m).toEqual({ m: { k: 1 } });
   });
 
-  it('copies binary values out of the input chunk', () => {
-    const frame = Buffer.from(encodeFrame({ b: new Uint8Array([7, 7, 7]) }));
-    const [m] = new FrameDecoder().push(frame);
+  it('copies binary values out of the input chunk, nested ones too', () => {
+    const frame = Buffer.from(encodeFrame({ b: new Uint8Array([7, 7, 7]), s: [['k', { v: new Uint8Array([5, 6]) }]] }));
+    const [m] = new FrameDecoder().push(frame) as [{ b: Uint8Array; s: [[string, { v: Uint8Array }]] }];
     frame.fill(0);
-    expect([...(m as { b: Uint8Array }).b]).toEqual([7, 7, 7]);
+    expect([...m.b]).toEqual([7, 7, 7]);
+    expect([...m.s[0][1].v]).toEqual([5, 6]);
   });
 
   it('rejects a frame longer than maxFrameBytes from its header alone', () => {
