@@ -759,6 +759,7 @@ export class KvNode {
       this.#readRepair(key, got);
     });
     if (!outcome.ok) throw quorumError('read', outcome, r);
+    const readers = [...answered];
     // (No await when no node is handing the partition off: each await costs a microtask turn.)
     const views = fromSources.length === 0 ? outcome.values : [...outcome.values, ...(await Promise.all(fromSources))];
     const selfHandingOff = !targets.some((t) => t.node === this.id) && this.handoff.pending().includes(partition);
@@ -766,7 +767,6 @@ export class KvNode {
     let merged: VersionedRecord | undefined;
     for (const rec of views) merged = rec === merged ? merged : syncRecords(merged, rec);
     if (merged?.doc && !views.some((rec) => sameVersions(rec, merged))) {
-      const readers = [...answered];
       // Concurrent replicas: their tables may hold applications of one key that only a merge of
       // the tables compensates (document-reads.ts). Merge in their novel entries or, failing
       // that, their full states (the views too: a failed read must not take its replica's
