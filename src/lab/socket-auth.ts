@@ -1,14 +1,14 @@
+/*
+ * Browsers cannot set headers on a WebSocket, so the UI carries the admin token as a
+ * subprotocol, `nosqldb.bearer.<base64url(token)>` (the way Kubernetes' API server takes a
+ * bearer token on its sockets). Other clients may send `Authorization: Bearer <token>` instead.
+ */
+
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { KvError } from '../core/errors.ts';
 import { TOKEN_PROTOCOL_PREFIX } from './lab-types.ts';
-
-/**
- * Browsers cannot set headers on a WebSocket, so the UI carries the admin token as a
- * subprotocol, `nosqldb.bearer.<base64url(token)>` (the way Kubernetes' API server takes a
- * bearer token on its sockets). Other clients may send `Authorization: Bearer <token>` instead.
- */
 
 type UpgradeListener = (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
 

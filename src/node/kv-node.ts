@@ -564,8 +564,7 @@ export class KvNode {
    * Merges a record into what this replica holds and stores the result. The read and the write
    * are issued in the same synchronous step (the storage sees pending writes, ST2), so two
    * concurrent merges of one key cannot lose each other.
-   */
-  /**
+   *
    * For a plain record it also gives the merged record's stored encoding, so a coordinator
    * replicates it without encoding it again (a document's row is not the whole record).
    * `incomingBytes`, the encoding of `incoming` as a peer sent it, is stored as it is when the
@@ -738,10 +737,11 @@ export class KvNode {
         if (down) call.fail(n);
         else if (n === this.id) {
           try {
-            const { bytes, record } = this.#storedAt(this.#dataKeyOf(key));
+            const k = this.#dataKeyOf(key);
+            const { bytes, record } = this.#storedAt(k);
             let rec = record;
             if (bytes && rec && hint === undefined) own = { bytes, rec };
-            if (hint !== undefined) rec = syncRecords(rec, this.hints.readView(hint, this.#dataKeyOf(key)));
+            if (hint !== undefined) rec = syncRecords(rec, this.hints.readView(hint, k));
             // Only a primary replica's copy takes part in read repair; a fallback holds hints.
             else got.set(n, rec);
             answered.set(n, { rec, hint });
