@@ -127,12 +127,20 @@ export function transactionLog(ledger: readonly LedgerEntry[], events: readonly 
   return out.sort((a, b) => b.atMs - a.atMs);
 }
 
-/** The latest anti-entropy progress of each node since `since` (a heal or a manual sync). */
+/**
+ * Each node's anti-entropy progress since `since` (a heal or a manual sync): its latest round
+ * that completed since then, else its latest progress. A node that finished the sync stays
+ * "Synced" while its next rounds run (automatic sync starts one every few seconds), so the bar
+ * shows the sync the heal started, not the round after it.
+ */
 export function aeProgress(events: readonly LabEvent[], since: number): Record<string, { percent: number; done: number; total: number; trigger: string; atMs: number }> {
   const out: Record<string, { percent: number; done: number; total: number; trigger: string; atMs: number }> = {};
   for (const e of events) {
-    if (e.atMs < since || e.type !== 'ae-progress' || out[e.node]) continue;
-    out[e.node] = { percent: Number(e.percent), done: Number(e.done), total: Number(e.total), trigger: String(e.trigger), atMs: e.atMs };
+    if (e.atMs < since || e.type !== 'ae-progress') continue;
+    const percent = Number(e.percent);
+    const seen = out[e.node];
+    if (seen !== undefined && (seen.percent >= 100 || percent < 100)) continue;
+    out[e.node] = { percent, done: Number(e.done), total: Number(e.total), trigger: String(e.trigger), atMs: e.atMs };
   }
   return out;
 }
