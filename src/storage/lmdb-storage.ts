@@ -1,8 +1,12 @@
 import { open, type Database, type DatabaseOptions, type RootDatabase } from 'lmdb';
-import { copyBytes, StorageIoError, type RangeOptions, type Storage, type WriteOp } from './storage.ts';
+import { StorageIoError, type RangeOptions, type Storage, type WriteOp } from './storage.ts';
 import { validateKey, validateOps } from './validate-ops.ts';
 import { checkLmdbDataFile } from './lmdb-file-check.ts';
 import { compareUtf8 } from './utf8-order.ts';
+import { PendingWrites, type Pending } from './pending-writes.ts';
+import { comparePositions, walHeaderBytes, WriteAheadLog, type WalPosition, type WalRecord } from './write-ahead-log.ts';
+import { decodeWriteOps, encodeWriteOps } from './write-op-codec.ts';
+import { join } from 'node:path';
 
 /** Options of the LMDB engine. */
 export interface LmdbStorageOptions {
@@ -16,6 +20,8 @@ export interface LmdbStorageOptions {
   readonly mapSizeBytes?: number;
   /** Named sub-databases (tables) the environment can hold; LMDB fixes this at open. */
   readonly tablesMax?: number;
+  /** How long logged writes may wait for a checkpoint (default 200 ms; tests stretch it). */
+  readonly checkpointIntervalMs?: number;
 }
 
 const mapSizeBytesDefault = 1 << 30;
@@ -23,20 +29,48 @@ const tablesMaxDefault = 64;
 
 type Table = Database<Buffer, Buffer>;
 
-/** One not-yet-committed op as `get` must see it (ST2); `value` undefined is a delete. */
-interface Pending {
+/** The sub-database holding the engine's own bookkeeping: the log position applied to LMDB. */
+const walTableName = '\u0000wal';
+const appliedKey = Buffer.from('applied');
+/** A checkpoint starts this long after the first write it will carry (by default)… */
+const checkpointIntervalMsDefault = 200;
+/** …or as soon as this many ops wait for one. */
+const checkpointOpsMax = 8192;
+/** After a failed checkpoint (disk full, I/O error), the next try waits this long. */
+const checkpointRetryMs = 1000;
+/**
+ * Writes are refused (StorageIoError) while this many bytes of values wait for LMDB: they are
+ * held in memory (the overlay) until a checkpoint succeeds, so this bounds that memory when LMDB
+ * cannot take them (a full disk), and it bounds the log a restart must replay.
+ */
+const backlogBytesMax = 64 * 1024 * 1024;
+
+/** A write durable in the log, waiting for a checkpoint to apply it to LMDB. */
+interface Unapplied {
   readonly seq: number;
-  readonly value: Uint8Array | undefined;
+  readonly copies: readonly WriteOp[];
+  readonly dbs: readonly Table[];
+  readonly end: WalPosition;
+  readonly bytes: number;
 }
 
 /**
  * The on-disk engine: one LMDB environment per data dir, one named sub-database per table,
- * keys stored as raw UTF-8 bytes so LMDB's memcmp order is UTF-8 byte order (ST3).
+ * keys stored as raw UTF-8 bytes so LMDB's memcmp order is UTF-8 byte order (ST3), and a
+ * write-ahead log in `<dir>/wal` (write-ahead-log.ts) that makes writes durable.
  *
- * Durability (ST1): `overlappingSync: false` makes every commit fsync before lmdb-js reports it,
- * so a resolved write is on disk (with lmdb-js's default overlapping sync, the promise resolves
- * before the flush). Concurrent writes still share commits and fsyncs: lmdb-js queues batches
- * while the writer thread is busy and commits them together (group commit).
+ * A write (ST1) is appended to the log and resolves once the log's `fdatasync` covers it; many
+ * writes share each append and sync (group commit). Until then, and afterwards until a
+ * checkpoint applies it to LMDB, its ops live in the overlay (pending-writes.ts), which `get`
+ * and `range` read first (ST2, ST3). A checkpoint applies every logged write in one durable LMDB
+ * transaction, every 200 ms or 8,192 ops, and records the log position it reached in that same
+ * transaction; log segments before it are then deleted. A durable LMDB commit per write costs a
+ * page copy and write per random put and two syncs per commit; batched this way many puts share
+ * each page and each sync (docs/BENCHMARKS.md). At open, the log records after the applied
+ * position are applied before anything is served, so a crash loses nothing acknowledged.
+ *
+ * `overlappingSync: false` makes every LMDB commit fsync before lmdb-js reports it, so a
+ * checkpoint's log segments are deleted only once LMDB holds their ops on disk.
  * `eventTurnBatching: false` because every write is an explicit `batch()` anyway, and with event
  * turn batching a failed commit also rejects an internal promise nobody handles, which would crash
  * the process on an I/O error.
@@ -45,19 +79,27 @@ export class LmdbStorage implements Storage {
   private readonly tables = new Map<string, Table>();
   /** Tables looked up and found missing, so reads of them don't reopen the DBI every time. */
   private readonly missing = new Set<string>();
-  /** table -> key -> ops in flight for that key, oldest first; `get` answers from the newest. */
-  private readonly overlay = new Map<string, Map<string, Pending[]>>();
+  private readonly pending = new PendingWrites();
   private readonly inFlight = new Set<Promise<void>>();
-  /** Writes waiting for the next commit (commitTurn): those of this turn, or of every turn since the commit in flight began. */
-  private turn: { copies: readonly WriteOp[]; dbs: Table[]; resolve: () => void; reject: (e: unknown) => void }[] | null = null;
-  /** A commit is in flight (until its fsync is done); the next one waits for it. */
-  private committing = false;
+  /** Writes durable in the log and not yet in LMDB, in log order. */
+  private unapplied: Unapplied[] = [];
+  private unappliedOps = 0;
+  /** Value bytes of writes not yet in LMDB (in flight to the log or waiting for a checkpoint). */
+  private backlogBytes = 0;
+  private checkpointTimer: NodeJS.Timeout | null = null;
+  /** The checkpoint in flight; one at a time. */
+  private checkpointing: Promise<void> | null = null;
   private seq = 0;
   private closed = false;
 
-  private constructor(private readonly env: RootDatabase) {}
+  private constructor(
+    private readonly env: RootDatabase,
+    private readonly walTable: Database<Buffer, Buffer>,
+    private readonly log: WriteAheadLog,
+    private readonly checkpointIntervalMs: number,
+  ) {}
 
-  /** Opens (creating if needed) the environment in `options.path`. */
+  /** Opens (creating if needed) the environment in `options.path`, replaying its log. */
   static open(options: LmdbStorageOptions): LmdbStorage {
     // LMDB crashes (SIGSEGV) on a garbled meta page instead of failing: refuse it first.
     checkLmdbDataFile(options.path);
@@ -68,13 +110,40 @@ export class LmdbStorage implements Storage {
       overlappingSync: false,
       eventTurnBatching: false,
     });
-    return new LmdbStorage(env);
+    try {
+      const walOptions: DatabaseOptions & { create: boolean } = { encoding: 'binary', keyEncoding: 'binary', create: true };
+      const walTable = env.openDB<Buffer, Buffer>(walTableName, walOptions);
+      const appliedBytes = walTable.get(appliedKey);
+      const applied = appliedBytes === undefined ? { segment: 0, offset: 0 } : decodePosition(appliedBytes);
+      const { log, records } = WriteAheadLog.open(join(options.path, 'wal'), applied.segment);
+      const storage = new LmdbStorage(env, walTable, log, options.checkpointIntervalMs ?? checkpointIntervalMsDefault);
+      storage.replay(records.filter((r) => comparePositions(r.end, applied) > 0));
+      return storage;
+    } catch (e) {
+      void env.close();
+      throw e;
+    }
+  }
+
+  /** Applies the log records LMDB does not have yet, durably, and deletes the replayed segments. */
+  private replay(records: readonly WalRecord[]): void {
+    const last = records.at(-1);
+    if (last !== undefined) {
+      const ops = records.flatMap((r) => decodeWriteOps(r.payload));
+      const dbs = ops.map((op) => this.table(op.table, true)!);
+      this.env.transactionSync(() => {
+        ops.forEach((op, i) => applyOp(dbs[i]!, op));
+        void this.walTable.put(appliedKey, encodePosition(last.end));
+      });
+    }
+    // Every segment found at open is now in LMDB; the log writes to a newer one.
+    this.log.release({ segment: Number.MAX_SAFE_INTEGER, offset: 0 });
   }
 
   get(table: string, key: string): Uint8Array | undefined {
     this.assertOpen();
-    const pending = this.overlay.get(table)?.get(key);
-    if (pending !== undefined) return pending[pending.length - 1]!.value;
+    const pending = this.pending.newest(table, key);
+    if (pending !== undefined) return pending.value;
     if (!isStorableKey(key)) return undefined;
     return this.table(table, false)?.get(encodeKey(key));
   }
@@ -82,13 +151,18 @@ export class LmdbStorage implements Storage {
   write(ops: readonly WriteOp[]): Promise<void> {
     let copies: readonly WriteOp[];
     let dbs: Table[];
+    let record: Buffer;
     const seq = ++this.seq;
     try {
       this.assertOpen();
       validateOps(ops);
-      // Copy values: lmdb-js reads large buffers from its writer thread later, and the overlay
-      // must not change if the caller reuses its buffer.
-      copies = ops.map((op) => (op.type === 'put' ? { ...op, value: copyBytes(op.value) } : op));
+      if (ops.some((op) => op.table === walTableName)) throw new RangeError('storage: reserved table name');
+      if (this.backlogBytes > backlogBytesMax) {
+        return Promise.reject(new StorageIoError('lmdb: too many writes wait for LMDB (is the disk full?)', undefined));
+      }
+      // The log record is the engine's one copy of the values (the overlay holds views into it),
+      // so neither changes if the caller reuses its buffers.
+      ({ bytes: record, ops: copies } = encodeWriteOps(ops, walHeaderBytes));
       // Creating a table runs a short synchronous LMDB transaction; it happens once per table.
       dbs = copies.map((op) => this.table(op.table, true)!);
     } catch (e) {
@@ -96,74 +170,89 @@ export class LmdbStorage implements Storage {
       const bug = e instanceof RangeError || (this.closed && e instanceof Error);
       return Promise.reject(bug ? e : new StorageIoError('lmdb: write failed', e));
     }
-    this.addPending(seq, copies);
-    const done = new Promise<void>((resolve, reject) => {
-      // Every write called in one event-loop turn goes into one LMDB transaction: one commit
-      // and one fsync for all of them (group commit), and one trip to lmdb-js's writer instead
-      // of one per write. A transaction is all or nothing, so each write stays atomic.
-      if (this.turn === null) {
-        this.turn = [];
-        // While a commit is in flight its completion starts the next one (with everything
-        // gathered meanwhile); otherwise commit at the end of this turn.
-        if (!this.committing) setImmediate(() => this.commitTurn());
-      }
-      this.turn.push({ copies, dbs, resolve, reject });
-    });
-    const tracked = done.finally(() => {
-      this.dropPending(seq, copies);
-      this.inFlight.delete(tracked);
-    });
-    this.inFlight.add(tracked);
-    return tracked;
+    this.pending.add(seq, copies);
+    const bytes = record.length;
+    this.backlogBytes += bytes;
+    // One log record per write: it is replayed whole or not at all, so each write stays atomic.
+    const tracked = this.log.append(record).then(
+      (end) => {
+        this.unapplied.push({ seq, copies, dbs, end, bytes });
+        this.unappliedOps += copies.length;
+        this.scheduleCheckpoint();
+      },
+      (e: unknown) => {
+        this.pending.drop(seq, copies);
+        this.backlogBytes -= bytes;
+        throw new StorageIoError('lmdb: write-ahead log append failed', e);
+      },
+    );
+    const settled = tracked.finally(() => this.inFlight.delete(settled));
+    this.inFlight.add(settled);
+    return settled;
+  }
+
+  /** Starts a checkpoint now if enough ops wait, else arms the timer for one. */
+  private scheduleCheckpoint(): void {
+    if (this.checkpointing !== null || this.unapplied.length === 0 || this.closed) return;
+    if (this.unappliedOps >= checkpointOpsMax) this.startCheckpoint();
+    else if (this.checkpointTimer === null) this.armCheckpointTimer(this.checkpointIntervalMs);
+  }
+
+  private armCheckpointTimer(ms: number): void {
+    this.checkpointTimer = setTimeout(() => {
+      this.checkpointTimer = null;
+      this.startCheckpoint();
+    }, ms);
+    this.checkpointTimer.unref();
+  }
+
+  private startCheckpoint(): void {
+    if (this.checkpointing !== null || this.unapplied.length === 0) return;
+    if (this.checkpointTimer !== null) clearTimeout(this.checkpointTimer);
+    this.checkpointTimer = null;
+    this.checkpointing = this.checkpoint().then(
+      () => {
+        this.checkpointing = null;
+        this.scheduleCheckpoint();
+      },
+      () => {
+        // The writes stay durable in the log and visible in the overlay; try again later.
+        this.checkpointing = null;
+        if (!this.closed && this.checkpointTimer === null) this.armCheckpointTimer(checkpointRetryMs);
+      },
+    );
   }
 
   /**
-   * Commits the writes gathered as one batch. One commit at a time: LMDB has one writer, so a
-   * commit started while the previous one is still syncing cannot go faster, and handing LMDB
-   * many small transactions cost the main thread far more (lmdb-js `startWriting`; halving the
-   * CPU per write, docs/BENCHMARKS.md) than one larger one. Waiting here costs no CPU and
-   * gathers more writes per fsync (group commit).
+   * Applies every logged write to LMDB in one durable transaction, with the log position it
+   * reaches; then the writes leave the overlay and the log segments before that position go.
+   * Only one runs at a time: LMDB has one writer, and a bigger transaction shares more pages.
+   * On failure the writes are put back for the next one, and it rejects.
    */
-  private commitTurn(): void {
-    const turn = this.turn ?? [];
-    this.turn = null;
-    // (Also after close(): it waits for every write already called to settle.)
-    if (turn.length === 0) return;
-    this.committing = true;
-    const next = (): void => {
-      this.committing = false;
-      if (this.turn !== null) this.commitTurn();
-    };
-    let committed: Promise<boolean>;
+  private async checkpoint(): Promise<void> {
+    const batch = this.unapplied;
+    this.unapplied = [];
+    this.unappliedOps = 0;
+    const end = batch.at(-1)?.end;
+    if (end === undefined) return;
     try {
-      committed = this.env.batch(() => {
-        for (const w of turn) {
-          w.copies.forEach((op, i) => {
-            const db = w.dbs[i]!;
-            if (op.type === 'put') void db.put(encodeKey(op.key), op.value as Buffer);
-            else void db.remove(encodeKey(op.key));
-          });
-        }
+      await this.env.batch(() => {
+        for (const w of batch) w.copies.forEach((op, i) => applyOp(w.dbs[i]!, op));
+        void this.walTable.put(appliedKey, encodePosition(end));
       });
     } catch (e) {
-      for (const w of turn) w.reject(new StorageIoError('lmdb: write failed', e));
-      next();
-      return;
+      // lmdb-js attaches the real error as a second, already rejected promise; handle it so it
+      // cannot surface as an unhandled rejection.
+      (e as { commitError?: Promise<unknown> } | null)?.commitError?.catch(() => undefined);
+      this.unapplied = batch.concat(this.unapplied);
+      this.unappliedOps += batch.reduce((n, w) => n + w.copies.length, 0);
+      throw e;
     }
-    committed.then(
-      () => {
-        next();
-        for (const w of turn) w.resolve();
-      },
-      (e: unknown) => {
-        // lmdb-js attaches the real error as a second, already rejected promise; handle it so
-        // it cannot surface as an unhandled rejection.
-        const detail = (e as { commitError?: Promise<unknown> } | null)?.commitError;
-        detail?.catch(() => undefined);
-        next();
-        for (const w of turn) w.reject(new StorageIoError('lmdb: commit failed', e));
-      },
-    );
+    for (const w of batch) {
+      this.pending.drop(w.seq, w.copies);
+      this.backlogBytes -= w.bytes;
+    }
+    this.log.release(end);
   }
 
   range(table: string, options: RangeOptions = {}): Iterable<[string, Uint8Array]> {
@@ -173,7 +262,7 @@ export class LmdbStorage implements Storage {
     if (lt === '' || (limit !== undefined && limit <= 0)) return [];
     // Bounds are plain byte strings; an empty `gte` means "from the start" and LMDB rejects it.
     // Pending deletes can hide durable entries: a limited scan reads that many more to make up.
-    const pending = this.pendingIn(table, gte, lt);
+    const pending = this.pending.inRange(table, gte, lt);
     const durable =
       db === undefined
         ? []
@@ -187,30 +276,38 @@ export class LmdbStorage implements Storage {
     return pending.length === 0 ? durable : take(overlayRange(durable, pending), limit);
   }
 
-  /** Keys with writes in flight in `table` within [gte, lt), sorted in storage order (ST3). */
-  private pendingIn(table: string, gte: string | undefined, lt: string | undefined): [string, Pending][] {
-    const keys = this.overlay.get(table);
-    if (keys === undefined) return [];
-    const out: [string, Pending][] = [];
-    for (const [key, pending] of keys) {
-      if (gte !== undefined && compareUtf8(key, gte) < 0) continue;
-      if (lt !== undefined && compareUtf8(key, lt) >= 0) continue;
-      out.push([key, pending[pending.length - 1]!]);
-    }
-    return out.sort((a, b) => compareUtf8(a[0], b[0]));
-  }
-
   count(table: string): number {
     this.assertOpen();
-    const stats = this.table(table, false)?.getStats() as { entryCount?: number } | undefined;
-    return stats?.entryCount ?? 0;
+    const db = this.table(table, false);
+    const stats = db?.getStats() as { entryCount?: number } | undefined;
+    let n = stats?.entryCount ?? 0;
+    // Writes not yet in LMDB: a pending put of a new key adds one, a pending del of a stored one removes one.
+    for (const [key, p] of this.pending.inRange(table, undefined, undefined)) {
+      const stored = db !== undefined && isStorableKey(key) && db.doesExist(encodeKey(key));
+      if (p.value !== undefined && !stored) n++;
+      else if (p.value === undefined && stored) n--;
+    }
+    return n;
   }
 
-  /** Waits for every write already called to settle, then closes the environment. */
+  /**
+   * Waits for every write already called to settle, applies the log to LMDB and deletes it (so
+   * the next open replays nothing), then closes the environment. If that last checkpoint fails,
+   * the log stays and the next open replays it.
+   */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     await Promise.allSettled([...this.inFlight]);
+    if (this.checkpointTimer !== null) clearTimeout(this.checkpointTimer);
+    this.checkpointTimer = null;
+    await this.checkpointing;
+    const applied = await this.checkpoint().then(
+      () => true,
+      () => false,
+    );
+    this.log.close();
+    if (applied) this.log.removeAll();
     await this.env.close();
   }
 
@@ -228,32 +325,27 @@ export class LmdbStorage implements Storage {
     return db;
   }
 
-  private addPending(seq: number, ops: readonly WriteOp[]): void {
-    for (const op of ops) {
-      let keys = this.overlay.get(op.table);
-      if (keys === undefined) this.overlay.set(op.table, (keys = new Map()));
-      let pending = keys.get(op.key);
-      if (pending === undefined) keys.set(op.key, (pending = []));
-      pending.push({ seq, value: op.type === 'put' ? op.value : undefined });
-    }
-  }
-
-  /** Forgets a settled write's ops: committed ones are now in LMDB, failed ones never will be. */
-  private dropPending(seq: number, ops: readonly WriteOp[]): void {
-    for (const op of ops) {
-      const keys = this.overlay.get(op.table);
-      const pending = keys?.get(op.key);
-      if (keys === undefined || pending === undefined) continue;
-      const i = pending.findIndex((p) => p.seq === seq);
-      if (i >= 0) pending.splice(i, 1);
-      if (pending.length === 0) keys.delete(op.key);
-      if (keys.size === 0) this.overlay.delete(op.table);
-    }
-  }
-
   private assertOpen(): void {
     if (this.closed) throw new Error('lmdb storage: closed');
   }
+}
+
+function applyOp(db: Table, op: WriteOp): void {
+  if (op.type === 'put') void db.put(encodeKey(op.key), op.value as Buffer);
+  else void db.remove(encodeKey(op.key));
+}
+
+function encodePosition(p: WalPosition): Buffer {
+  const out = Buffer.allocUnsafe(16);
+  out.writeDoubleLE(p.segment, 0);
+  out.writeDoubleLE(p.offset, 8);
+  return out;
+}
+
+function decodePosition(bytes: Uint8Array): WalPosition {
+  const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (b.length !== 16) throw new RangeError('lmdb: malformed applied log position');
+  return { segment: b.readDoubleLE(0), offset: b.readDoubleLE(8) };
 }
 
 function encodeKey(key: string): Buffer {

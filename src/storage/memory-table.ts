@@ -13,11 +13,12 @@ const spliceKeysMax = 32;
 const staleKeysMin = 1024;
 
 /**
- * One table of the memory engine: a Map for point reads plus a key index kept in UTF-8 order,
- * brought up to date lazily by the next range so that writes stay O(1).
+ * One table of the memory engine (and of the LMDB engine's overlay of pending writes, whose
+ * values are lists of ops): a Map for point reads plus a key index kept in UTF-8 order, brought
+ * up to date lazily by the next range so that writes stay O(1).
  */
-export class MemoryTable {
-  private readonly entries = new Map<string, Uint8Array>();
+export class MemoryTable<V = Uint8Array> {
+  private readonly entries = new Map<string, V>();
   /** Every live key in UTF-8 order, plus the keys in `stale`. Excludes the keys in `added`. */
   private sorted: string[] = [];
   /** Live keys not yet in `sorted`. */
@@ -29,11 +30,11 @@ export class MemoryTable {
     return this.entries.size;
   }
 
-  get(key: string): Uint8Array | undefined {
+  get(key: string): V | undefined {
     return this.entries.get(key);
   }
 
-  set(key: string, value: Uint8Array): void {
+  set(key: string, value: V): void {
     if (!this.entries.has(key) && !this.stale.delete(key)) this.added.add(key);
     this.entries.set(key, value);
   }
@@ -44,9 +45,9 @@ export class MemoryTable {
   }
 
   /** A snapshot of the entries in [gte, lt), ascending, at most `limit`. */
-  range(options: RangeOptions): [string, Uint8Array][] {
+  range(options: RangeOptions): [string, V][] {
     const index = this.index();
-    const out: [string, Uint8Array][] = [];
+    const out: [string, V][] = [];
     const limit = options.limit ?? Infinity;
     let i = options.gte === undefined ? 0 : lowerBound(index, options.gte);
     for (; i < index.length && out.length < limit; i++) {

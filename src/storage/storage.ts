@@ -4,7 +4,7 @@
  *
  * Rules every engine keeps (docs/SPEC.md, ST-*):
  * - ST1 `write` applies its ops atomically; its promise resolves only once they are durable
- *   (for LMDB: committed and synced). Callers acknowledge nothing before that.
+ *   (for LMDB: in its write-ahead log, synced). Callers acknowledge nothing before that.
  * - ST2 `get` sees every op of every `write` already called, even before it is durable
  *   (read-your-writes inside the process), so coordinators never act on stale local state.
  * - ST3 `range` yields keys in ascending UTF-8 byte order within [gte, lt), at most `limit`.
@@ -29,7 +29,7 @@ export interface Storage {
   get(table: string, key: string): Uint8Array | undefined;
   write(ops: readonly WriteOp[]): Promise<void>;
   range(table: string, options?: RangeOptions): Iterable<[string, Uint8Array]>;
-  /** Number of entries in a table (durable state). */
+  /** Number of entries in a table, counting every write already called (like `get`). */
   count(table: string): number;
   close(): Promise<void>;
 }

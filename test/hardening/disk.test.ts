@@ -81,7 +81,7 @@ describe('disk trouble', () => {
       else if (res.status === 507) refusal = (await res.json()) as { error: { code: string } };
       else throw new Error(`unexpected ${res.status}: ${await res.text()}`);
     }
-    console.log(`full disk: ${statuses.filter((s) => s === 200).length} writes fitted in LMDB's free pages, then ${statuses.at(-1)}`);
+    console.log(`full disk: ${statuses.filter((s) => s === 200).length} writes were accepted before the disk refused, then ${statuses.at(-1)}`);
     expect(refusal?.error.code).toBe('KV_STORAGE_IO');
     // Reads keep working, and the node is healthy.
     expect((await fetch(`${url}/health`)).status).toBe(200);

@@ -1,15 +1,19 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LmdbStorage } from '../../src/storage/lmdb-storage.ts';
 import { MemoryStorage } from '../../src/storage/memory-storage.ts';
-import type { Storage } from '../../src/storage/storage.ts';
+import type { Storage, WriteOp } from '../../src/storage/storage.ts';
+import { open as openLmdb } from 'lmdb';
 import { storageContract } from './contract.ts';
 import { expectedValue } from './fixtures/lmdb-values.ts';
 
+const put = (table: string, key: string, value: string): WriteOp => ({ type: 'put', table, key, value: Buffer.from(value) });
+const text = (value: Uint8Array | undefined): string | undefined => (value === undefined ? undefined : Buffer.from(value).toString());
 const fixture = (name: string): string => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
 const tempDir = (): Promise<string> => mkdtemp(join(tmpdir(), 'nosqldb-lmdb-'));
 
@@ -40,6 +44,15 @@ describe('LmdbStorage', () => {
     cleanups.push(() => rm(d, { recursive: true, force: true }));
     return d;
   }
+  /** A fixture in a child process, killed at cleanup if still running. */
+  function child(name: string, path: string): ChildProcess {
+    const c = spawn(process.execPath, ['--import', 'tsx', fixture(name), path], { stdio: ['ignore', 'pipe', 'pipe'] });
+    cleanups.push(async () => {
+      c.kill('SIGKILL');
+      await exited(c);
+    });
+    return c;
+  }
   function open(path: string): Storage {
     const s = LmdbStorage.open({ path });
     cleanups.push(() => s.close());
@@ -49,28 +62,24 @@ describe('LmdbStorage', () => {
   it('[ST1] every write acknowledged before kill -9 survives, value for value', async () => {
     const path = await dir();
     const ackTarget = 2000;
-    const child = spawn(process.execPath, ['--import', 'tsx', fixture('lmdb-writer.ts'), path], { stdio: ['ignore', 'pipe', 'pipe'] });
-    cleanups.push(async () => {
-      child.kill('SIGKILL');
-      await exited(child);
-    });
+    const writer = child('lmdb-writer.ts', path);
     let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    writer.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
     const acked: string[] = [];
     let partial = '';
     await new Promise<void>((resolve, reject) => {
-      child.stdout.on('data', (d: Buffer) => {
+      writer.stdout!.on('data', (d: Buffer) => {
         const lines = (partial + d.toString()).split('\n');
         partial = lines.pop()!; // a line without its newline is not an acknowledgement yet
         acked.push(...lines);
         if (acked.length >= ackTarget) {
-          child.kill('SIGKILL'); // at once, with writes in flight
+          writer.kill('SIGKILL'); // at once, with writes in flight
           resolve();
         }
       });
-      child.once('exit', (code) => reject(new Error(`writer exited early (${code}): ${stderr}`)));
+      writer.once('exit', (code) => reject(new Error(`writer exited early (${code}): ${stderr}`)));
     });
-    expect((await exited(child)).signal).toBe('SIGKILL');
+    expect((await exited(writer)).signal).toBe('SIGKILL');
 
     const s = open(path);
     const lost = acked.filter((key) => {
@@ -85,8 +94,8 @@ describe('LmdbStorage', () => {
 
   it.skipIf(process.platform === 'win32')('a failed commit (file size limit) rejects with StorageIoError, drops the overlay, and the process lives', async () => {
     const path = await dir();
-    // ulimit -f: the data file may not grow beyond a few MiB; Node ignores SIGXFSZ, so LMDB's
-    // writes fail with EFBIG and its commit fails, like a full disk.
+    // ulimit -f: no file may grow beyond a few MiB; Node ignores SIGXFSZ, so the log's appends or
+    // LMDB's checkpoints fail with EFBIG, like a full disk.
     const script = `ulimit -f 8192 && exec "$0" --import tsx "$1" "$2"`;
     const child = spawn('/bin/sh', ['-c', script, process.execPath, fixture('lmdb-disk-full.ts'), path], { stdio: ['ignore', 'pipe', 'pipe'] });
     cleanups.push(async () => {
@@ -107,6 +116,41 @@ describe('LmdbStorage', () => {
       failedSmallVisible: false,
       durableIntact: true,
     });
+  });
+
+  it('a log segment found again after a checkpoint (its deletion lost in a crash) does not roll back newer values', async () => {
+    const path = await dir();
+    const first = LmdbStorage.open({ path });
+    await first.write([put('t', 'k', 'old'), put('t', 'only-old', 'x')]);
+    // The log as it stood with only the first write in it.
+    const walDir = join(path, 'wal');
+    const saved = readdirSync(walDir).filter((n) => n.endsWith('.wal')).map((n) => [n, readFileSync(join(walDir, n))] as const);
+    expect(saved.length).toBeGreaterThan(0);
+    await first.write([put('t', 'k', 'new'), { type: 'del', table: 't', key: 'only-old' }]);
+    await first.close(); // applies everything to LMDB and deletes the log
+    expect(readdirSync(walDir).filter((n) => n.endsWith('.wal'))).toEqual([]);
+    for (const [name, bytes] of saved) writeFileSync(join(walDir, name), bytes);
+    const again = open(path);
+    expect(text(again.get('t', 'k'))).toBe('new');
+    expect(again.get('t', 'only-old')).toBeUndefined();
+    expect(again.count('t')).toBe(1);
+  });
+
+  it('replays writes that only the log holds: a process that died before its checkpoint loses nothing', async () => {
+    const path = await dir();
+    const dying = child('lmdb-log-only.ts', path);
+    let out = '';
+    dying.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    const { code, signal } = await exited(dying);
+    expect({ code, signal, out: out.trim() }).toEqual({ code: null, signal: 'SIGKILL', out: 'acknowledged 500' });
+    // The child died before any checkpoint: LMDB itself does not have the keys, only the log does.
+    const raw = openLmdb({ path });
+    const rawTable = raw.openDB('t', { encoding: 'binary', keyEncoding: 'binary' });
+    expect(rawTable.get(Buffer.from('k0'))).toBeUndefined();
+    await raw.close();
+    const s = open(path);
+    expect(s.count('t')).toBe(500);
+    for (let i = 0; i < 500; i++) expect(text(s.get('t', `k${i}`))).toBe(`v${i}`);
   });
 
   it('orders keys exactly like MemoryStorage (UTF-8 bytes), including around U+E000 and astral', async () => {
