@@ -44,9 +44,18 @@ describe('LmdbStorage', () => {
     cleanups.push(() => rm(d, { recursive: true, force: true }));
     return d;
   }
-  /** A fixture in a child process, killed at cleanup if still running. */
-  function child(name: string, path: string): ChildProcess {
-    const c = spawn(process.execPath, ['--import', 'tsx', fixture(name), path], { stdio: ['ignore', 'pipe', 'pipe'] });
+  /**
+   * A fixture in a child process, killed at cleanup if still running; with `fileBlocks`, under
+   * `ulimit -f` (no file may grow past that many blocks; Node ignores SIGXFSZ, so writes past
+   * it fail with EFBIG, like a full disk).
+   */
+  function child(name: string, path: string, fileBlocks?: number): ChildProcess {
+    const c =
+      fileBlocks === undefined
+        ? spawn(process.execPath, ['--import', 'tsx', fixture(name), path], { stdio: ['ignore', 'pipe', 'pipe'] })
+        : spawn('/bin/sh', ['-c', `ulimit -f ${fileBlocks} && exec "$0" --import tsx "$1" "$2"`, process.execPath, fixture(name), path], {
+            stdio: ['ignore', 'pipe', 'pipe'],
+          });
     cleanups.push(async () => {
       c.kill('SIGKILL');
       await exited(c);
@@ -94,19 +103,13 @@ describe('LmdbStorage', () => {
 
   it.skipIf(process.platform === 'win32')('a failed commit (file size limit) rejects with StorageIoError, drops the overlay, and the process lives', async () => {
     const path = await dir();
-    // ulimit -f: no file may grow beyond a few MiB; Node ignores SIGXFSZ, so the log's appends or
-    // LMDB's checkpoints fail with EFBIG, like a full disk.
-    const script = `ulimit -f 8192 && exec "$0" --import tsx "$1" "$2"`;
-    const child = spawn('/bin/sh', ['-c', script, process.execPath, fixture('lmdb-disk-full.ts'), path], { stdio: ['ignore', 'pipe', 'pipe'] });
-    cleanups.push(async () => {
-      child.kill('SIGKILL');
-      await exited(child);
-    });
+    // No file may grow beyond a few MiB: the log's appends or LMDB's checkpoints fail.
+    const full = child('lmdb-disk-full.ts', path, 8192);
     let out = '';
     let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    const { code } = await exited(child);
+    full.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    full.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+    const { code } = await exited(full);
     expect({ code, err: code === 0 ? '' : err }).toEqual({ code: 0, err: '' });
     expect(JSON.parse(out.trim())).toEqual({
       failed: true,
@@ -116,6 +119,26 @@ describe('LmdbStorage', () => {
       failedSmallVisible: false,
       durableIntact: true,
     });
+  });
+
+  it.skipIf(process.platform === 'win32')('after a failed log append, later writes go to a new segment: a crash then loses none of them', async () => {
+    const path = await dir();
+    const writer = child('lmdb-append-failure.ts', path, 1024);
+    let out = '';
+    let err = '';
+    writer.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    writer.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+    const { signal } = await exited(writer);
+    expect({ signal, err }).toEqual({ signal: 'SIGKILL', err: '' });
+    expect(JSON.parse(out.trim())).toEqual({ failed: true, hugeVisible: false });
+    // Replayed from the log alone: everything acknowledged, before and after the failure.
+    const s = open(path);
+    for (let i = 0; i < 50; i++) {
+      expect(text(s.get('t', `before-${i}`))).toBe(`b${i}`);
+      expect(text(s.get('t', `after-${i}`))).toBe(`a${i}`);
+    }
+    expect(s.get('t', 'huge')).toBeUndefined();
+    expect(s.count('t')).toBe(100);
   });
 
   it('a log segment found again after a checkpoint (its deletion lost in a crash) does not roll back newer values', async () => {
