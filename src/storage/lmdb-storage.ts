@@ -39,7 +39,7 @@ const checkpointOpsMax = 8192;
 /** After a failed checkpoint (disk full, I/O error), the next try waits this long. */
 const checkpointRetryMs = 1000;
 /**
- * Writes are refused (StorageIoError) while this many bytes of values wait for LMDB: they are
+ * Writes are refused (StorageIoError) while this many bytes of log records wait for LMDB: they are
  * held in memory (the overlay) until a checkpoint succeeds, so this bounds that memory when LMDB
  * cannot take them (a full disk), and it bounds the log a restart must replay.
  */
@@ -110,16 +110,19 @@ export class LmdbStorage implements Storage {
       overlappingSync: false,
       eventTurnBatching: false,
     });
+    let log: WriteAheadLog | undefined;
     try {
       const walOptions: DatabaseOptions & { create: boolean } = { encoding: 'binary', keyEncoding: 'binary', create: true };
       const walTable = env.openDB<Buffer, Buffer>(walTableName, walOptions);
       const appliedBytes = walTable.get(appliedKey);
       const applied = appliedBytes === undefined ? { segment: 0, offset: 0 } : decodePosition(appliedBytes);
-      const { log, records } = WriteAheadLog.open(join(options.path, 'wal'), applied.segment);
+      const opened = WriteAheadLog.open(join(options.path, 'wal'), applied.segment);
+      log = opened.log;
       const storage = new LmdbStorage(env, walTable, log, options.checkpointIntervalMs ?? checkpointIntervalMsDefault);
-      storage.replay(records.filter((r) => comparePositions(r.end, applied) > 0));
+      storage.replay(opened.records.filter((r) => comparePositions(r.end, applied) > 0));
       return storage;
     } catch (e) {
+      log?.close();
       void env.close();
       throw e;
     }
