@@ -49,7 +49,6 @@ const backlogBytesMax = 64 * 1024 * 1024;
 interface Unapplied {
   readonly seq: number;
   readonly copies: readonly WriteOp[];
-  readonly dbs: readonly Table[];
   readonly end: WalPosition;
   readonly bytes: number;
 }
@@ -67,7 +66,8 @@ interface Unapplied {
  * transaction; log segments before it are then deleted. A durable LMDB commit per write costs a
  * page copy and write per random put and two syncs per commit; batched this way many puts share
  * each page and each sync (docs/BENCHMARKS.md). At open, the log records after the applied
- * position are applied before anything is served, so a crash loses nothing acknowledged.
+ * position go back into the overlay (replay) and a checkpoint starts, so a crash loses nothing
+ * acknowledged, and a node whose disk is full can still start and serve what it holds.
  *
  * `overlappingSync: false` makes every LMDB commit fsync before lmdb-js reports it, so a
  * checkpoint's log segments are deleted only once LMDB holds their ops on disk.
@@ -109,6 +109,8 @@ export class LmdbStorage implements Storage {
       maxDbs: options.tablesMax ?? tablesMaxDefault,
       overlappingSync: false,
       eventTurnBatching: false,
+      // The path is always a directory; lmdb-js would take one with a dot in its name for a file.
+      noSubdir: false,
     });
     let log: WriteAheadLog | undefined;
     try {
@@ -128,19 +130,25 @@ export class LmdbStorage implements Storage {
     }
   }
 
-  /** Applies the log records LMDB does not have yet, durably, and deletes the replayed segments. */
+  /**
+   * Takes the log records LMDB does not have yet back into the overlay, as writes waiting for a
+   * checkpoint, and starts one. Applying them to LMDB here instead would make starting depend on
+   * LMDB having room for them: a node whose disk filled up could then not start at all, where
+   * this way it starts, serves what it holds and refuses writes until space returns.
+   */
   private replay(records: readonly WalRecord[]): void {
-    const last = records.at(-1);
-    if (last !== undefined) {
-      const ops = records.flatMap((r) => decodeWriteOps(r.payload));
-      const dbs = ops.map((op) => this.table(op.table, true)!);
-      this.env.transactionSync(() => {
-        ops.forEach((op, i) => applyOp(dbs[i]!, op));
-        void this.walTable.put(appliedKey, encodePosition(last.end));
-      });
+    for (const r of records) {
+      const copies = decodeWriteOps(r.payload);
+      const seq = ++this.seq;
+      const bytes = walHeaderBytes + r.payload.length;
+      this.pending.add(seq, copies);
+      this.unapplied.push({ seq, copies, end: r.end, bytes });
+      this.unappliedOps += copies.length;
+      this.backlogBytes += bytes;
     }
-    // Every segment found at open is now in LMDB; the log writes to a newer one.
-    this.log.release({ segment: Number.MAX_SAFE_INTEGER, offset: 0 });
+    // Nothing to apply: every segment found is in LMDB already; the log writes to a newer one.
+    if (records.length === 0) this.log.release({ segment: Number.MAX_SAFE_INTEGER, offset: 0 });
+    else this.startCheckpoint();
   }
 
   get(table: string, key: string): Uint8Array | undefined {
@@ -153,7 +161,6 @@ export class LmdbStorage implements Storage {
 
   write(ops: readonly WriteOp[]): Promise<void> {
     let copies: readonly WriteOp[];
-    let dbs: Table[];
     let record: Buffer;
     const seq = ++this.seq;
     try {
@@ -166,10 +173,8 @@ export class LmdbStorage implements Storage {
       // The log record is the engine's one copy of the values (the overlay holds views into it),
       // so neither changes if the caller reuses its buffers.
       ({ bytes: record, ops: copies } = encodeWriteOps(ops, walHeaderBytes));
-      // Creating a table runs a short synchronous LMDB transaction; it happens once per table.
-      dbs = copies.map((op) => this.table(op.table, true)!);
     } catch (e) {
-      // Invalid ops and use after close are caller bugs; anything else lmdb-js throws is I/O.
+      // Invalid ops and use after close are caller bugs; anything else is I/O.
       const bug = e instanceof RangeError || (this.closed && e instanceof Error);
       return Promise.reject(bug ? e : new StorageIoError('lmdb: write failed', e));
     }
@@ -179,7 +184,7 @@ export class LmdbStorage implements Storage {
     // One log record per write: it is replayed whole or not at all, so each write stays atomic.
     const tracked = this.log.append(record).then(
       (end) => {
-        this.unapplied.push({ seq, copies, dbs, end, bytes });
+        this.unapplied.push({ seq, copies, end, bytes });
         this.unappliedOps += copies.length;
         this.scheduleCheckpoint();
       },
@@ -239,8 +244,10 @@ export class LmdbStorage implements Storage {
     const end = batch.at(-1)?.end;
     if (end === undefined) return;
     try {
+      // Creating a table runs a short synchronous LMDB transaction, once per table; before the batch.
+      const dbs = batch.map((w) => w.copies.map((op) => this.table(op.table, true)!));
       await this.env.batch(() => {
-        for (const w of batch) w.copies.forEach((op, i) => applyOp(w.dbs[i]!, op));
+        batch.forEach((w, i) => w.copies.forEach((op, j) => applyOp(dbs[i]![j]!, op)));
         void this.walTable.put(appliedKey, encodePosition(end));
       });
     } catch (e) {

@@ -26,6 +26,16 @@ storageContract('LmdbStorage', async () => {
   };
 });
 
+/** Resolves when the child exits, with its code, signal and everything it printed. */
+async function finished(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  const { code, signal } = await exited(child);
+  return { code, signal, out, err };
+}
+
 /** Resolves when the child exits, with its code and signal. */
 function exited(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
   return new Promise((resolve) => {
@@ -49,11 +59,11 @@ describe('LmdbStorage', () => {
    * `ulimit -f` (no file may grow past that many blocks; Node ignores SIGXFSZ, so writes past
    * it fail with EFBIG, like a full disk).
    */
-  function child(name: string, path: string, fileBlocks?: number): ChildProcess {
+  function child(name: string, args: readonly string[], fileBlocks?: number): ChildProcess {
     const c =
       fileBlocks === undefined
-        ? spawn(process.execPath, ['--import', 'tsx', fixture(name), path], { stdio: ['ignore', 'pipe', 'pipe'] })
-        : spawn('/bin/sh', ['-c', `ulimit -f ${fileBlocks} && exec "$0" --import tsx "$1" "$2"`, process.execPath, fixture(name), path], {
+        ? spawn(process.execPath, ['--import', 'tsx', fixture(name), ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+        : spawn('/bin/sh', ['-c', `ulimit -f ${fileBlocks} && exec "$0" --import tsx "$@"`, process.execPath, fixture(name), ...args], {
             stdio: ['ignore', 'pipe', 'pipe'],
           });
     cleanups.push(async () => {
@@ -71,7 +81,7 @@ describe('LmdbStorage', () => {
   it('[ST1] every write acknowledged before kill -9 survives, value for value', async () => {
     const path = await dir();
     const ackTarget = 2000;
-    const writer = child('lmdb-writer.ts', path);
+    const writer = child('lmdb-writer.ts', [path]);
     let stderr = '';
     writer.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
     const acked: string[] = [];
@@ -104,12 +114,8 @@ describe('LmdbStorage', () => {
   it.skipIf(process.platform === 'win32')('a failed commit (file size limit) rejects with StorageIoError, drops the overlay, and the process lives', async () => {
     const path = await dir();
     // No file may grow beyond a few MiB: the log's appends or LMDB's checkpoints fail.
-    const full = child('lmdb-disk-full.ts', path, 8192);
-    let out = '';
-    let err = '';
-    full.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-    full.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-    const { code } = await exited(full);
+    const full = child('lmdb-disk-full.ts', [path], 8192);
+    const { code, out, err } = await finished(full);
     expect({ code, err: code === 0 ? '' : err }).toEqual({ code: 0, err: '' });
     expect(JSON.parse(out.trim())).toEqual({
       failed: true,
@@ -123,12 +129,8 @@ describe('LmdbStorage', () => {
 
   it.skipIf(process.platform === 'win32')('after a failed log append, later writes go to a new segment: a crash then loses none of them', async () => {
     const path = await dir();
-    const writer = child('lmdb-append-failure.ts', path, 1024);
-    let out = '';
-    let err = '';
-    writer.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-    writer.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-    const { signal } = await exited(writer);
+    const writer = child('lmdb-append-failure.ts', [path], 1024);
+    const { signal, out, err } = await finished(writer);
     expect({ signal, err }).toEqual({ signal: 'SIGKILL', err: '' });
     expect(JSON.parse(out.trim())).toEqual({ failed: true, hugeVisible: false });
     // Replayed from the log alone: everything acknowledged, before and after the failure.
@@ -161,10 +163,8 @@ describe('LmdbStorage', () => {
 
   it('replays writes that only the log holds: a process that died before its checkpoint loses nothing', async () => {
     const path = await dir();
-    const dying = child('lmdb-log-only.ts', path);
-    let out = '';
-    dying.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-    const { code, signal } = await exited(dying);
+    const dying = child('lmdb-log-only.ts', [path]);
+    const { code, signal, out } = await finished(dying);
     expect({ code, signal, out: out.trim() }).toEqual({ code: null, signal: 'SIGKILL', out: 'acknowledged 500' });
     // The child died before any checkpoint: LMDB itself does not have the keys, only the log does.
     const raw = openLmdb({ path });
@@ -174,6 +174,37 @@ describe('LmdbStorage', () => {
     const s = open(path);
     expect(s.count('t')).toBe(500);
     for (let i = 0; i < 500; i++) expect(text(s.get('t', `k${i}`))).toBe(`v${i}`);
+    // Closing applies them to LMDB.
+    await s.close();
+    const after = openLmdb({ path });
+    expect(text(after.openDB('t', { encoding: 'binary', keyEncoding: 'binary' }).get(Buffer.from('k499')))).toBe('v499');
+    await after.close();
+  });
+
+  it.skipIf(process.platform === 'win32')('starts and serves what its log holds even when LMDB has no room for it (a full disk at restart)', async () => {
+    const path = await dir();
+    const fill = child('lmdb-no-room.ts', ['fill', path]);
+    const filled = await finished(fill);
+    expect({ signal: filled.signal, out: filled.out.trim() }).toEqual({ signal: 'SIGKILL', out: 'acknowledged 40' });
+    // 1.25 MiB of values in the log; LMDB's file may not grow past a few hundred KiB.
+    const serve = child('lmdb-no-room.ts', ['serve', path], 512);
+    const { code, out, err } = await finished(serve);
+    // (lmdb-js itself prints each failed commit on stderr; the process must simply live.)
+    expect({ code, err: code === 0 ? '' : err }).toEqual({ code: 0, err: '' });
+    expect(JSON.parse(out.trim())).toEqual({ served: 40, written: true });
+    // With room again, everything is there and reaches LMDB.
+    const s = open(path);
+    expect(s.count('t')).toBe(41);
+    expect(s.get('t', 'v39')?.[0]).toBe(40);
+  });
+
+  it('takes a data directory whose name has a dot (lmdb-js would take it for a file name)', async () => {
+    const path = join(await dir(), 'node.1');
+    const s = LmdbStorage.open({ path });
+    await s.write([put('t', 'k', 'v')]);
+    await s.close();
+    const again = open(path);
+    expect(text(again.get('t', 'k'))).toBe('v');
   });
 
   it('orders keys exactly like MemoryStorage (UTF-8 bytes), including around U+E000 and astral', async () => {
