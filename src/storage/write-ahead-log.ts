@@ -53,10 +53,15 @@ export function comparePositions(a: WalPosition, b: WalPosition): number {
 
 const segmentName = (segment: number): string => `${String(segment).padStart(16, '0')}.wal`;
 
+/** The CRC-32 of a segment's number: where the checksums of its records start. */
+function segmentSeed(segment: number): number {
+  const bytes = Buffer.allocUnsafe(4);
+  bytes.writeUInt32LE(segment >>> 0);
+  return crc32(bytes);
+}
+
 function checksum(segment: number, payload: Uint8Array): number {
-  const seed = Buffer.allocUnsafe(4);
-  seed.writeUInt32LE(segment >>> 0);
-  return crc32(payload, crc32(seed));
+  return crc32(payload, segmentSeed(segment));
 }
 
 /** The segments in `dir`, oldest first. */
@@ -176,6 +181,7 @@ export class WriteAheadLog {
 
   /** Writes what is queued, then closes the file. Later appends reject. */
   close(): void {
+    if (this.#closed) return;
     this.#flush();
     this.#closed = true;
     closeSync(this.#fd);
@@ -194,10 +200,11 @@ export class WriteAheadLog {
     try {
       if (this.#rollPending || this.#offset >= segmentBytesMax) this.#roll();
       const segment = this.#segment;
+      const seed = segmentSeed(segment);
       const ends: number[] = [];
       let end = this.#offset;
       for (const q of group) {
-        q.record.writeUInt32LE(checksum(segment, q.record.subarray(headerBytes)), 4);
+        q.record.writeUInt32LE(crc32(q.record.subarray(headerBytes), seed), 4);
         end += q.record.length;
         ends.push(end);
       }
