@@ -44,8 +44,11 @@ export const walHeaderBytes = 8;
 const headerBytes = walHeaderBytes;
 const spareName = 'spare.wal-segment';
 const segmentNamePattern = /^(\d{16})\.wal$/;
-/** A segment takes appends until it holds this much; then the log moves to the next. */
-const segmentBytesMax = 4 * 1024 * 1024;
+/**
+ * A segment takes appends until it holds this much; then the log moves to the next. Small, so a
+ * node soon appends only to reused segments, whose syncs need not write the inode (docs/LIMITS.md).
+ */
+const segmentBytesMax = 1024 * 1024;
 
 export function comparePositions(a: WalPosition, b: WalPosition): number {
   return a.segment !== b.segment ? a.segment - b.segment : a.offset - b.offset;

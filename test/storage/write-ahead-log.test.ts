@@ -68,8 +68,8 @@ describe('WriteAheadLog', () => {
     const dir = tempDir();
     const { log } = WriteAheadLog.open(dir, 41);
     expect(segments(dir)).toEqual(['0000000000000042.wal']);
-    // Fill past one segment (4 MiB) so the log moves on to the next.
-    const big = Buffer.alloc(1024 * 1024, 1);
+    // Fill past one segment (1 MiB) so the log moves on to the next.
+    const big = Buffer.alloc(256 * 1024, 1);
     const ends: WalPosition[] = [];
     for (let i = 0; i < 6; i++) ends.push(await log.append(record(big)));
     expect(new Set(ends.map((e) => e.segment))).toEqual(new Set([42, 43]));
@@ -87,14 +87,14 @@ describe('WriteAheadLog', () => {
   it('reuses a released segment file for the next one; its old records do not come back', async () => {
     const dir = tempDir();
     const { log } = WriteAheadLog.open(dir, 0);
-    const big = Buffer.alloc(1024 * 1024, 2);
+    const big = Buffer.alloc(256 * 1024, 2);
     const ends: WalPosition[] = [];
     for (let i = 0; i < 5; i++) ends.push(await log.append(record(big))); // fills segment 1, then 2
     log.release(ends[4]!); // segment 1 becomes the spare
     expect(segments(dir)).toEqual(['0000000000000002.wal']);
     for (let i = 0; i < 4; i++) ends.push(await log.append(record(big))); // fills 2, then 3 reuses the spare
     const reused = join(dir, '0000000000000003.wal');
-    expect(statSync(reused).size).toBeGreaterThanOrEqual(4 * 1024 * 1024); // the old bytes are still in it
+    expect(statSync(reused).size).toBeGreaterThanOrEqual(1024 * 1024); // the old bytes are still in it
     log.close();
     const { log: again, records } = WriteAheadLog.open(dir, 0);
     expect(records.map((r) => r.end)).toEqual(ends.filter((e) => e.segment >= 2));
