@@ -45,7 +45,7 @@ const checkpointRetryMs = 1000;
  */
 const backlogBytesMax = 64 * 1024 * 1024;
 
-/** A write durable in the log, waiting for a checkpoint to apply it to LMDB. */
+/** A write durable in the log, waiting for a checkpoint to apply it to LMDB (`copies`: its ops, values viewing the log record). */
 interface Unapplied {
   readonly seq: number;
   readonly copies: readonly WriteOp[];
@@ -63,9 +63,10 @@ interface Unapplied {
  * checkpoint applies it to LMDB, its ops live in the overlay (pending-writes.ts), which `get`
  * and `range` read first (ST2, ST3). A checkpoint applies every logged write in one durable LMDB
  * transaction, every 200 ms or 8,192 ops, and records the log position it reached in that same
- * transaction; log segments before it are then deleted. A durable LMDB commit per write costs a
- * page copy and write per random put and two syncs per commit; batched this way many puts share
- * each page and each sync (docs/BENCHMARKS.md). At open, the log records after the applied
+ * transaction; log segments before it are then deleted. (Committing each event-loop turn's
+ * writes to LMDB, as the engine did before, wrote a page per random put and synced twice, ~2 ms
+ * that every write waited for; a checkpoint's puts share pages and syncs, and nobody waits for
+ * it: docs/BENCHMARKS.md.) At open, the log records after the applied
  * position go back into the overlay (replay) and a checkpoint starts, so a crash loses nothing
  * acknowledged, and a node whose disk is full can still start and serve what it holds.
  *
