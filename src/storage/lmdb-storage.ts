@@ -28,6 +28,8 @@ const mapSizeBytesDefault = 1 << 30;
 const tablesMaxDefault = 64;
 
 type Table = Database<Buffer, Buffer>;
+/** Every table, the engine's own included: keys and values are raw bytes. */
+const tableOptions = { encoding: 'binary', keyEncoding: 'binary' } as const;
 
 /** The sub-database holding the engine's own bookkeeping: the log position applied to LMDB. */
 const walTableName = '\u0000wal';
@@ -115,7 +117,7 @@ export class LmdbStorage implements Storage {
     });
     let log: WriteAheadLog | undefined;
     try {
-      const walOptions: DatabaseOptions & { create: boolean } = { encoding: 'binary', keyEncoding: 'binary', create: true };
+      const walOptions: DatabaseOptions & { create: boolean } = { ...tableOptions, create: true };
       const walTable = env.openDB<Buffer, Buffer>(walTableName, walOptions);
       const appliedBytes = walTable.get(appliedKey);
       const applied = appliedBytes === undefined ? { segment: 0, offset: 0 } : decodePosition(appliedBytes);
@@ -143,9 +145,8 @@ export class LmdbStorage implements Storage {
       const seq = ++this.seq;
       const bytes = walHeaderBytes + r.payload.length;
       this.pending.add(seq, copies);
-      this.unapplied.push({ seq, copies, end: r.end, bytes });
-      this.unappliedOps += copies.length;
       this.backlogBytes += bytes;
+      this.logged({ seq, copies, end: r.end, bytes });
     }
     // Nothing to apply: every segment found is in LMDB already; the log writes to a newer one.
     if (records.length === 0) this.log.release({ segment: Number.MAX_SAFE_INTEGER, offset: 0 });
@@ -185,8 +186,7 @@ export class LmdbStorage implements Storage {
     // One log record per write: it is replayed whole or not at all, so each write stays atomic.
     const tracked = this.log.append(record).then(
       (end) => {
-        this.unapplied.push({ seq, copies, end, bytes });
-        this.unappliedOps += copies.length;
+        this.logged({ seq, copies, end, bytes });
         this.scheduleCheckpoint();
       },
       (e: unknown) => {
@@ -198,6 +198,12 @@ export class LmdbStorage implements Storage {
     const settled = tracked.finally(() => this.inFlight.delete(settled));
     this.inFlight.add(settled);
     return settled;
+  }
+
+  /** A write is in the log (in overlay and backlog already): it waits for a checkpoint. */
+  private logged(w: Unapplied): void {
+    this.unapplied.push(w);
+    this.unappliedOps += w.copies.length;
   }
 
   /** Starts a checkpoint now if enough ops wait, else arms the timer for one. */
@@ -294,7 +300,7 @@ export class LmdbStorage implements Storage {
     let n = stats?.entryCount ?? 0;
     // Writes not yet in LMDB: a pending put of a new key adds one, a pending del of a stored one removes one.
     for (const [key, p] of this.pending.inRange(table, undefined, undefined)) {
-      const stored = db !== undefined && isStorableKey(key) && db.doesExist(encodeKey(key));
+      const stored = db !== undefined && db.doesExist(encodeKey(key));
       if (p.value !== undefined && !stored) n++;
       else if (p.value === undefined && stored) n--;
     }
@@ -325,7 +331,7 @@ export class LmdbStorage implements Storage {
   private table(name: string, create: boolean): Table | undefined {
     const known = this.tables.get(name);
     if (known !== undefined || (!create && this.missing.has(name))) return known;
-    const options: DatabaseOptions & { create: boolean } = { encoding: 'binary', keyEncoding: 'binary', create };
+    const options: DatabaseOptions & { create: boolean } = { ...tableOptions, create };
     const db = this.env.openDB<Buffer, Buffer>(name, options) as Table | undefined;
     if (db === undefined) {
       this.missing.add(name);

@@ -53,13 +53,3 @@ export class StorageIoError extends Error {
     this.name = 'StorageIoError';
   }
 }
-
-/**
- * The engine's own copy of a value, so a caller reusing its buffer cannot change what was
- * written. `Buffer.from` copies a view (carving small ones from Node's pool) in about 0.2 µs;
- * `new Uint8Array(view)` and `Uint8Array.prototype.slice` cost 1–4 µs on Node 20, on every
- * replica's every write.
- */
-export function copyBytes(value: Uint8Array): Uint8Array {
-  return Buffer.from(value);
-}

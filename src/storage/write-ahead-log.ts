@@ -63,10 +63,6 @@ function segmentSeed(segment: number): number {
   return crc32(bytes);
 }
 
-function checksum(segment: number, payload: Uint8Array): number {
-  return crc32(payload, segmentSeed(segment));
-}
-
 /** The segments in `dir`, oldest first. */
 function listSegments(dir: string): number[] {
   return readdirSync(dir)
@@ -79,6 +75,7 @@ function listSegments(dir: string): number[] {
 /** Every intact record of one segment, in order, up to the first torn or foreign one. */
 function readSegment(dir: string, segment: number): WalRecord[] {
   const bytes = readFileSync(join(dir, segmentName(segment)));
+  const seed = segmentSeed(segment);
   const records: WalRecord[] = [];
   let offset = 0;
   while (offset + headerBytes <= bytes.length) {
@@ -86,7 +83,7 @@ function readSegment(dir: string, segment: number): WalRecord[] {
     const end = offset + headerBytes + length;
     if (length === 0 || end > bytes.length) break;
     const payload = bytes.subarray(offset + headerBytes, end);
-    if (checksum(segment, payload) !== bytes.readUInt32LE(offset + 4)) break;
+    if (crc32(payload, seed) !== bytes.readUInt32LE(offset + 4)) break;
     records.push({ end: { segment, offset: end }, payload });
     offset = end;
   }
