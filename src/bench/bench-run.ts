@@ -9,7 +9,7 @@ import { kvTarget } from './kv-target.ts';
 import { runLoad } from './load-runner.ts';
 import type { Progress, RunResult } from './load-runner.ts';
 import { machineInfo } from './report.ts';
-import type { BenchReport } from './report.ts';
+import type { BenchReport, RoundResult } from './report.ts';
 import { probeRestart } from './restart-probe.ts';
 import { totalCpuMs } from './process-cpu.ts';
 import type { RestartResult } from './restart-probe.ts';
@@ -47,6 +47,12 @@ export interface BenchOptions {
   readonly prefill: boolean;
   readonly compare: readonly CompareWith[];
   readonly restartProbe: boolean;
+  /**
+   * How many times to run every system, alternating (nosql-db, then each compared one, then
+   * again): this machine's speed drifts by up to 2× within minutes, so one pass can flatter
+   * either side. Ratios are the median of the rounds' ratios. Default 1.
+   */
+  readonly rounds?: number | undefined;
 }
 
 /** Where progress goes: a line to redraw (TTY) and one-off messages. */
@@ -59,11 +65,90 @@ export interface BenchOutput {
 const ETCD_PORT_OFFSET = 1100;
 const BASELINE_PORT_OFFSET = 1200;
 
-/** Runs the benchmark against nosql-db and then each compared system, one after another. */
+/**
+ * Runs the benchmark against nosql-db and then each compared system, one after another, and all
+ * of that `rounds` times. Each round starts every system afresh (and prefills it).
+ */
 export async function runBench(options: BenchOptions, out: BenchOutput): Promise<BenchReport> {
+  const rounds = options.rounds ?? 1;
+  const prefill: RoundResult[] = [];
+  const results: RoundResult[] = [];
+  const notes = new Set<string>();
+  let restart: RestartResult | null = null;
+  for (let round = 1; round <= rounds; round++) {
+    if (rounds > 1) out.info(`round ${round} of ${rounds}`);
+    // The restart probe restarts a node of this round's cluster: once, in the last round.
+    const probe = options.restartProbe && round === rounds;
+    const r = await runRound({ ...options, restartProbe: probe }, out, notes);
+    prefill.push(...r.prefill.map((x) => ({ ...x, round })));
+    results.push(...r.results.map((x) => ({ ...x, round })));
+    restart = r.restart ?? restart;
+  }
+  const ratios: Record<string, number> = {};
+  const ratioRounds: Record<string, number[]> = {};
+  for (let round = 1; round <= rounds; round++) {
+    for (const [name, ratio] of Object.entries(
+      roundRatios(results.filter((r) => r.round === round)),
+    ))
+      (ratioRounds[name] ??= []).push(ratio);
+  }
+  for (const [name, list] of Object.entries(ratioRounds)) ratios[name] = median(list);
+  return {
+    date: new Date().toISOString(),
+    machine: machineInfo(),
+    settings: {
+      workload: options.workload,
+      connections: options.connections,
+      durationS: options.durationMs / 1000,
+      warmupS: options.warmupMs / 1000,
+      keys: options.keys,
+      distribution: options.distribution,
+      valueBytes: options.valueBytes,
+      r: options.r ?? 'default',
+      w: options.w ?? 'default',
+      rate: options.rate ?? 'max',
+      blind: options.blind,
+      seed: options.seed,
+      rounds,
+    },
+    prefill,
+    results,
+    ratios,
+    ratioRounds,
+    restart,
+    notes: [...notes],
+  };
+}
+
+/**
+ * `nosql-db / other` throughput for one round. Like is compared with like: the flat-out runs
+ * when there are any (`--rate half` also has paced ones).
+ */
+function roundRatios(results: readonly RunResult[]): Record<string, number> {
+  const flatOut = results.filter((r) => r.rate === null);
+  const compared = flatOut.length > 0 ? flatOut : results;
+  const main = compared[0];
+  const ratios: Record<string, number> = {};
+  for (const r of compared.slice(1))
+    if (main && r.target !== main.target && r.throughput > 0)
+      ratios[r.target] = main.throughput / r.throughput;
+  return ratios;
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/** One round: nosql-db (and the restart probe), then each compared system. */
+async function runRound(
+  options: BenchOptions,
+  out: BenchOutput,
+  notes: Set<string>,
+): Promise<{ prefill: RunResult[]; results: RunResult[]; restart: RestartResult | null }> {
   const prefill: RunResult[] = [];
   const results: RunResult[] = [];
-  const notes: string[] = [];
   let restart: RestartResult | null = null;
 
   let cluster: BenchCluster | null = null;
@@ -93,7 +178,7 @@ export async function runBench(options: BenchOptions, out: BenchOutput): Promise
     const pids = started ? () => totalCpuMs(started.cluster.nodes().map((n) => n.pid)) : undefined;
     await measure(target, options, out, prefill, results, pids);
     if (options.restartProbe) {
-      if (!cluster) notes.push('--restart-probe needs --start (it restarts a node it started)');
+      if (!cluster) notes.add('--restart-probe needs --start (it restarts a node it started)');
       else {
         out.info(`restarting ${cluster.ids[0]}`);
         restart = await probeRestart(
@@ -110,17 +195,17 @@ export async function runBench(options: BenchOptions, out: BenchOutput): Promise
   for (const other of options.compare) {
     if (other === 'etcd') {
       if (options.workload === 'counter') {
-        notes.push('etcd has no counter operation: not compared on the counter workload');
+        notes.add('etcd has no counter operation: not compared on the counter workload');
         continue;
       }
       if (etcdVersion() === null) {
-        notes.push('etcd is not on PATH (apt-get install etcd-server): not compared');
+        notes.add('etcd is not on PATH (apt-get install etcd-server): not compared');
         continue;
       }
       out.info('starting a 3-member etcd');
       const etcd = await startEtcdCluster(options.basePort + ETCD_PORT_OFFSET);
       try {
-        notes.push(
+        notes.add(
           `etcd ${etcd.version}, 3 members, default settings (fsync on commit), linearizable ranges`,
         );
         const target = etcdTarget({
@@ -150,37 +235,7 @@ export async function runBench(options: BenchOptions, out: BenchOutput): Promise
     }
   }
 
-  // Throughput ratios compare like with like: the flat-out runs when there are any.
-  const flatOut = results.filter((r) => r.rate === null);
-  const compared = flatOut.length > 0 ? flatOut : results;
-  const main = compared[0];
-  const ratios: Record<string, number> = {};
-  for (const r of compared.slice(1))
-    if (main && r.target !== main.target && r.throughput > 0)
-      ratios[r.target] = main.throughput / r.throughput;
-  return {
-    date: new Date().toISOString(),
-    machine: machineInfo(),
-    settings: {
-      workload: options.workload,
-      connections: options.connections,
-      durationS: options.durationMs / 1000,
-      warmupS: options.warmupMs / 1000,
-      keys: options.keys,
-      distribution: options.distribution,
-      valueBytes: options.valueBytes,
-      r: options.r ?? 'default',
-      w: options.w ?? 'default',
-      rate: options.rate ?? 'max',
-      blind: options.blind,
-      seed: options.seed,
-    },
-    prefill,
-    results,
-    ratios,
-    restart,
-    notes,
-  };
+  return { prefill, results, restart };
 }
 
 /** Prefills when needed, then runs the timed workload, against one target. */

@@ -10,16 +10,21 @@ export interface MachineInfo {
   readonly node: string;
 }
 
+/** A run, and which round (`--rounds`, from 1) it belongs to. */
+export type RoundResult = RunResult & { readonly round: number };
+
 /** Everything one `nosqldb bench` invocation measured (`--json` prints exactly this). */
 export interface BenchReport {
   readonly date: string;
   readonly machine: MachineInfo;
   readonly settings: Record<string, string | number | boolean | null>;
   /** Prefill runs (the `load` workload), one per target that needed it. */
-  readonly prefill: readonly RunResult[];
-  readonly results: readonly RunResult[];
-  /** `nosql-db / other` throughput, per compared target. */
+  readonly prefill: readonly RoundResult[];
+  readonly results: readonly RoundResult[];
+  /** `nosql-db / other` throughput, per compared target: the median of `ratioRounds`. */
   readonly ratios: Record<string, number>;
+  /** The same ratio in each round, in order. */
+  readonly ratioRounds: Record<string, number[]>;
   readonly restart: RestartResult | null;
   readonly notes: readonly string[];
 }
@@ -46,17 +51,25 @@ export function formatReport(report: BenchReport): string {
   lines.push(
     `machine: ${m.cores} cores (${m.cpu}), ${Math.round(m.memoryMb / 1024)} GiB, node ${m.node}, ${report.date}`,
   );
+  const rounds = Math.max(1, ...report.results.map((r) => r.round));
+  const name = (r: RoundResult): string => (rounds > 1 ? `${r.target} (${r.round})` : r.target);
   for (const p of report.prefill) {
     lines.push(
-      `prefill ${p.target}: ${p.ok} keys in ${p.durationS.toFixed(1)} s (${fmtInt(p.throughput)}/s)${errorText(p.errors)}`,
+      `prefill ${name(p)}: ${p.ok} keys in ${p.durationS.toFixed(1)} s (${fmtInt(p.throughput)}/s)${errorText(p.errors)}`,
     );
   }
   lines.push('');
-  lines.push(table(report.results));
-  for (const [name, ratio] of Object.entries(report.ratios))
-    lines.push(`nosql-db / ${name}: ${ratio.toFixed(2)}x throughput`);
+  lines.push(table(report.results, name));
+  for (const [other, ratio] of Object.entries(report.ratios)) {
+    const each = report.ratioRounds[other] ?? [];
+    const spread =
+      each.length > 1
+        ? ` (median of ${each.length} rounds: ${each.map((x) => `${x.toFixed(2)}x`).join(' ')})`
+        : '';
+    lines.push(`nosql-db / ${other}: ${ratio.toFixed(2)}x throughput${spread}`);
+  }
   for (const r of report.results)
-    if (Object.keys(r.errors).length > 0) lines.push(`errors ${r.target}:${errorText(r.errors)}`);
+    if (Object.keys(r.errors).length > 0) lines.push(`errors ${name(r)}:${errorText(r.errors)}`);
   if (report.restart) {
     const r = report.restart;
     lines.push(
@@ -68,7 +81,7 @@ export function formatReport(report: BenchReport): string {
   return lines.join('\n');
 }
 
-function table(results: readonly RunResult[]): string {
+function table(results: readonly RoundResult[], name: (r: RoundResult) => string): string {
   const header = [
     'target',
     'ops/s',
@@ -82,7 +95,7 @@ function table(results: readonly RunResult[]): string {
     'load avg',
   ];
   const rows = results.map((r) => [
-    r.rate === null ? r.target : `${r.target} @${fmtInt(r.rate)}/s`,
+    r.rate === null ? name(r) : `${name(r)} @${fmtInt(r.rate)}/s`,
     fmtInt(r.throughput),
     fmtMs(r.latencyMs.p50),
     fmtMs(r.latencyMs.p95),

@@ -22,6 +22,7 @@ export const BENCH_USAGE = `usage: nosqldb bench [options]   (docs/BENCHMARKS.md
   --blind                 writes without X-Context (they pile up siblings)
   --prefill               prefill keys before a write workload too (reads always prefill)
   --compare etcd,baseline also run the same workload against a 3-member etcd / a bare Node server
+  --rounds 1              run every system this many times, alternating; ratios are the median
   --restart-probe         with --start: afterwards restart n1, time it and measure its RSS
   --seed N  --json`;
 
@@ -54,6 +55,7 @@ export async function runBenchCommand(argv: string[]): Promise<void> {
       prefill: { type: 'boolean' },
       compare: { type: 'string', multiple: true },
       'restart-probe': { type: 'boolean' },
+      rounds: { type: 'string' },
       json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -113,6 +115,7 @@ export async function runBenchCommand(argv: string[]): Promise<void> {
     prefill: values.prefill ?? false,
     compare: compare as CompareWith[],
     restartProbe,
+    rounds: intFlag(values.rounds, 'rounds', 1, 1, 100),
   };
 
   const json = values.json ?? false;

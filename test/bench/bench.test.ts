@@ -143,6 +143,61 @@ describe('nosqldb bench', () => {
       new RegExp(`nosql-db @${half!.rate!.toLocaleString('en-US')}/s`),
     );
   });
+  it('--rounds alternates the systems, round after round, and reports the median ratio', async () => {
+    const report = await runBench(
+      {
+        urls: [],
+        start: true,
+        nodes: 1,
+        basePort: 29541,
+        nodeArgs: ['--n', '1', '--r', '1', '--w', '1'],
+        workload: 'read',
+        connections: 2,
+        durationMs: 300,
+        warmupMs: 50,
+        keys: 20,
+        distribution: 'uniform',
+        valueBytes: 16,
+        blind: false,
+        seed: 7,
+        requestTimeoutMs: 5000,
+        prefill: false,
+        compare: ['baseline'],
+        restartProbe: true,
+        rounds: 3,
+      },
+      { progress: () => undefined, info: () => undefined },
+    );
+    expect(report.results.map((r) => [r.target, r.round])).toEqual([
+      ['nosql-db', 1],
+      ['baseline', 1],
+      ['nosql-db', 2],
+      ['baseline', 2],
+      ['nosql-db', 3],
+      ['baseline', 3],
+    ]);
+    // Every round starts and prefills its systems afresh.
+    expect(report.prefill.map((r) => [r.target, r.round, r.ok])).toEqual(
+      [1, 2, 3].flatMap((round) => [
+        ['nosql-db', round, 20],
+        ['baseline', round, 20],
+      ]),
+    );
+    const each = report.results
+      .filter((r) => r.target === 'nosql-db')
+      .map(
+        (r, i) =>
+          r.throughput / report.results.filter((x) => x.target === 'baseline')[i]!.throughput,
+      );
+    expect(report.ratioRounds.baseline).toEqual(each);
+    expect(report.ratios.baseline).toBe([...each].sort((a, b) => a - b)[1]);
+    // The restart probe runs once, on the last round's cluster.
+    expect(report.restart?.keys).toBe(20);
+    expect(formatReport(report)).toMatch(
+      /nosql-db \/ baseline: [0-9.]+x throughput \(median of 3 rounds: [0-9.]+x [0-9.]+x [0-9.]+x\)/,
+    );
+    expect(formatReport(report)).toMatch(/^nosql-db \(2\) /m);
+  });
 });
 
 describe('nosqldb bench flags', () => {
