@@ -14,9 +14,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DEFAULTS } from '../../src/node/config.ts';
-import { startNode, type RunningNode } from '../../src/server/start-node.ts';
-import { waitForCluster } from '../../src/cluster/local-cluster.ts';
+import type { RunningNode } from '../../src/server/start-node.ts';
+import { startThreeNodes } from './three-nodes.ts';
 
 const KEYS = Number(process.env.DOC_BENCH_KEYS ?? 10_000);
 /** Updates past the bound: 1,500 include a sweep of the oldest keys (at 11,000). */
@@ -24,8 +23,6 @@ const AFTER = Number(process.env.DOC_BENCH_AFTER ?? 1500);
 const IN_FLIGHT = 8;
 const BAND = 200;
 const PORT = Number(process.env.DOC_BENCH_PORT ?? 30300);
-const HTTP = [PORT, PORT + 1, PORT + 2];
-const PEER = [PORT + 10, PORT + 11, PORT + 12];
 
 const encoder = new TextEncoder();
 const dir = mkdtempSync(join(tmpdir(), 'nosqldb-docbench-'));
@@ -61,28 +58,7 @@ async function band(from: number, to: number): Promise<{ wallMs: number; cpuMs: 
 }
 
 async function main(): Promise<void> {
-  for (let i = 0; i < 3; i++) {
-    nodes.push(
-      await startNode({
-        host: '127.0.0.1',
-        port: HTTP[i]!,
-        peerPort: PEER[i]!,
-        dataDir: join(dir, `n${i + 1}`),
-        config: {
-          ...DEFAULTS,
-          id: `n${i + 1}`,
-          gossipIntervalMs: 200,
-          antiEntropyIntervalMs: 0,
-          seeds: HTTP.slice(0, i).map((p) => `127.0.0.1:${p}`),
-        },
-      }),
-    );
-  }
-  await waitForCluster(
-    nodes.map((n) => n.url),
-    nodes.map((n) => n.node.id),
-    30_000,
-  );
+  await startThreeNodes(nodes, dir, PORT, { gossipIntervalMs: 200, antiEntropyIntervalMs: 0 });
   const rows: string[] = [];
   const report = (label: string, r: { wallMs: number; cpuMs: number }): void => {
     const line = `${label.padEnd(28)} wall ${r.wallMs.toFixed(2).padStart(7)} ms/update   cpu ${r.cpuMs.toFixed(2).padStart(7)} ms/update`;
@@ -105,7 +81,10 @@ async function main(): Promise<void> {
   const dups = 50;
   for (let i = 0; i < dups; i++) await patch(nodes[i % 3]!, `k-${done - 1 - i}`, 1);
   const cpu = process.cpuUsage(cpu0);
-  report('replayed retry (duplicate)', { wallMs: (performance.now() - t0) / dups, cpuMs: (cpu.user + cpu.system) / 1000 / dups });
+  report('replayed retry (duplicate)', {
+    wallMs: (performance.now() - t0) / dups,
+    cpuMs: (cpu.user + cpu.system) / 1000 / dups,
+  });
 
   /** Quorum reads (`r=2`, through each node in turn) of `doc`; returns the last `likes`. */
   const reads = async (label: string, doc: string): Promise<unknown> => {
@@ -118,7 +97,10 @@ async function main(): Promise<void> {
       value = ((await res.json()) as { likes?: unknown }).likes;
     }
     const cpu2 = process.cpuUsage(cpu1);
-    report(label, { wallMs: (performance.now() - t1) / n, cpuMs: (cpu2.user + cpu2.system) / 1000 / n });
+    report(label, {
+      wallMs: (performance.now() - t1) / n,
+      cpuMs: (cpu2.user + cpu2.system) / 1000 / n,
+    });
     return value;
   };
   const value = await reads('quorum read r=2', 'bench/likes');
@@ -145,7 +127,9 @@ async function main(): Promise<void> {
   console.log(line);
   const settled = await (await fetch(`${nodes[0]!.url}/kv/bench/likes?r=3`)).json();
   if ((settled as { likes?: unknown }).likes !== done + extra) {
-    console.log(`after the busy reads: ${JSON.stringify(settled)} (expected likes ${done + extra})`);
+    console.log(
+      `after the busy reads: ${JSON.stringify(settled)} (expected likes ${done + extra})`,
+    );
     process.exitCode = 1;
   }
   console.log(`final value ${String(value)} (expected ${done})`);
