@@ -67,7 +67,8 @@ const BASELINE_PORT_OFFSET = 1200;
 
 /**
  * Runs the benchmark against nosql-db and then each compared system, one after another, and all
- * of that `rounds` times. Each round starts every system afresh (and prefills it).
+ * of that `rounds` times. Each round starts afresh every system it starts (a `--url` cluster
+ * keeps running), and prefills each one that needs it.
  */
 export async function runBench(options: BenchOptions, out: BenchOutput): Promise<BenchReport> {
   const rounds = options.rounds ?? 1;
