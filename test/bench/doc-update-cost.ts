@@ -81,10 +81,7 @@ async function main(): Promise<void> {
   const dups = 50;
   for (let i = 0; i < dups; i++) await patch(nodes[i % 3]!, `k-${done - 1 - i}`, 1);
   const cpu = process.cpuUsage(cpu0);
-  report('replayed retry (duplicate)', {
-    wallMs: (performance.now() - t0) / dups,
-    cpuMs: (cpu.user + cpu.system) / 1000 / dups,
-  });
+  report('replayed retry (duplicate)', { wallMs: (performance.now() - t0) / dups, cpuMs: (cpu.user + cpu.system) / 1000 / dups });
 
   /** Quorum reads (`r=2`, through each node in turn) of `doc`; returns the last `likes`. */
   const reads = async (label: string, doc: string): Promise<unknown> => {
@@ -97,10 +94,7 @@ async function main(): Promise<void> {
       value = ((await res.json()) as { likes?: unknown }).likes;
     }
     const cpu2 = process.cpuUsage(cpu1);
-    report(label, {
-      wallMs: (performance.now() - t1) / n,
-      cpuMs: (cpu2.user + cpu2.system) / 1000 / n,
-    });
+    report(label, { wallMs: (performance.now() - t1) / n, cpuMs: (cpu2.user + cpu2.system) / 1000 / n });
     return value;
   };
   const value = await reads('quorum read r=2', 'bench/likes');
@@ -127,9 +121,7 @@ async function main(): Promise<void> {
   console.log(line);
   const settled = await (await fetch(`${nodes[0]!.url}/kv/bench/likes?r=3`)).json();
   if ((settled as { likes?: unknown }).likes !== done + extra) {
-    console.log(
-      `after the busy reads: ${JSON.stringify(settled)} (expected likes ${done + extra})`,
-    );
+    console.log(`after the busy reads: ${JSON.stringify(settled)} (expected likes ${done + extra})`);
     process.exitCode = 1;
   }
   console.log(`final value ${String(value)} (expected ${done})`);

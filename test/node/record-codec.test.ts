@@ -4,13 +4,7 @@ import { coordinateWrite } from '../../src/core/siblings.ts';
 import { emptyVector } from '../../src/core/version-vector.ts';
 import { KvError } from '../../src/core/errors.ts';
 import fc from 'fast-check';
-import {
-  encodeRecord,
-  recordDigest,
-  recordFromPeer,
-  recordToWire,
-  sameBytes,
-} from '../../src/node/record-codec.ts';
+import { encodeRecord, recordDigest, recordFromPeer, recordToWire, sameBytes } from '../../src/node/record-codec.ts';
 import type { VersionedRecord } from '../../src/core/siblings.ts';
 import { hashHex, keyHash } from '../../src/core/hash.ts';
 import { validatePeerMessage } from '../../src/node/peer-messages.ts';
@@ -37,18 +31,12 @@ describe('records from peers', () => {
   it('decode to the record that was encoded, and equal encodings are the same record', () => {
     const bytes = encodeRecord(record);
     const back = recordFromPeer(bytes);
-    expect({
-      ...back,
-      siblings: back.siblings.map((x) => ({ ...x, value: [...x.value] })),
-    }).toEqual({
+    expect({ ...back, siblings: back.siblings.map((x) => ({ ...x, value: [...x.value] })) }).toEqual({
       ...record,
       siblings: record.siblings.map((x) => ({ ...x, value: [...x.value] })),
     });
     expect(sameBytes(bytes, encodeRecord(recordFromPeer(bytes)))).toBe(true);
-    const other = encodeRecord({
-      ...record,
-      siblings: [{ ...record.siblings[0]!, writtenAtMs: 6 }],
-    });
+    const other = encodeRecord({ ...record, siblings: [{ ...record.siblings[0]!, writtenAtMs: 6 }] });
     expect(sameBytes(bytes, other)).toBe(false);
   });
 
@@ -62,14 +50,10 @@ describe('records from peers', () => {
 
   it('a put or get-r whose record is not bytes is refused by the message check', () => {
     const wire = recordToWire(record);
-    expect(() => validatePeerMessage({ t: 'put', id: 1, key: 'k', rec: wire, ack: true })).toThrow(
-      'bad record',
-    );
+    expect(() => validatePeerMessage({ t: 'put', id: 1, key: 'k', rec: wire, ack: true })).toThrow('bad record');
     expect(() => validatePeerMessage({ t: 'get-r', id: 1, rec: wire })).toThrow('bad record');
     expect(validatePeerMessage({ t: 'get-r', id: 1, rec: null })).toMatchObject({ t: 'get-r' });
-    expect(
-      validatePeerMessage({ t: 'put', id: 1, key: 'k', rec: encodeRecord(record), ack: true }),
-    ).toMatchObject({ t: 'put' });
+    expect(validatePeerMessage({ t: 'put', id: 1, key: 'k', rec: encodeRecord(record), ack: true })).toMatchObject({ t: 'put' });
   });
 });
 

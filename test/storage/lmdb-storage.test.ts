@@ -12,16 +12,9 @@ import { open as openLmdb } from 'lmdb';
 import { storageContract } from './contract.ts';
 import { expectedValue } from './fixtures/lmdb-values.ts';
 
-const put = (table: string, key: string, value: string): WriteOp => ({
-  type: 'put',
-  table,
-  key,
-  value: Buffer.from(value),
-});
-const text = (value: Uint8Array | undefined): string | undefined =>
-  value === undefined ? undefined : Buffer.from(value).toString();
-const fixture = (name: string): string =>
-  fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
+const put = (table: string, key: string, value: string): WriteOp => ({ type: 'put', table, key, value: Buffer.from(value) });
+const text = (value: Uint8Array | undefined): string | undefined => (value === undefined ? undefined : Buffer.from(value).toString());
+const fixture = (name: string): string => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
 const tempDir = (): Promise<string> => mkdtemp(join(tmpdir(), 'nosqldb-lmdb-'));
 
 storageContract('LmdbStorage', async () => {
@@ -34,9 +27,7 @@ storageContract('LmdbStorage', async () => {
 });
 
 /** Resolves when the child exits, with its code, signal and everything it printed. */
-async function finished(
-  child: ChildProcess,
-): Promise<{ code: number | null; signal: NodeJS.Signals | null; out: string; err: string }> {
+async function finished(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null; out: string; err: string }> {
   let out = '';
   let err = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
@@ -46,12 +37,9 @@ async function finished(
 }
 
 /** Resolves when the child exits, with its code and signal. */
-function exited(
-  child: ChildProcess,
-): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+function exited(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
   return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null)
-      resolve({ code: child.exitCode, signal: child.signalCode });
+    if (child.exitCode !== null || child.signalCode !== null) resolve({ code: child.exitCode, signal: child.signalCode });
     else child.once('exit', (code, signal) => resolve({ code, signal }));
   });
 }
@@ -74,22 +62,10 @@ describe('LmdbStorage', () => {
   function child(name: string, args: readonly string[], fileBlocks?: number): ChildProcess {
     const c =
       fileBlocks === undefined
-        ? spawn(process.execPath, ['--import', 'tsx', fixture(name), ...args], {
+        ? spawn(process.execPath, ['--import', 'tsx', fixture(name), ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+        : spawn('/bin/sh', ['-c', `ulimit -f ${fileBlocks} && exec "$0" --import tsx "$@"`, process.execPath, fixture(name), ...args], {
             stdio: ['ignore', 'pipe', 'pipe'],
-          })
-        : spawn(
-            '/bin/sh',
-            [
-              '-c',
-              `ulimit -f ${fileBlocks} && exec "$0" --import tsx "$@"`,
-              process.execPath,
-              fixture(name),
-              ...args,
-            ],
-            {
-              stdio: ['ignore', 'pipe', 'pipe'],
-            },
-          );
+          });
     cleanups.push(async () => {
       c.kill('SIGKILL');
       await exited(c);
@@ -127,11 +103,7 @@ describe('LmdbStorage', () => {
     const s = open(path);
     const lost = acked.filter((key) => {
       const v = s.get('data', key);
-      return (
-        v === undefined ||
-        Buffer.compare(Buffer.from(v), Buffer.from(expectedValue(key))) !== 0 ||
-        s.get('index', key) === undefined
-      );
+      return v === undefined || Buffer.compare(Buffer.from(v), Buffer.from(expectedValue(key))) !== 0 || s.get('index', key) === undefined;
     });
     expect(lost).toEqual([]);
     // Atomicity: no batch is half there, acknowledged or not.
@@ -139,43 +111,37 @@ describe('LmdbStorage', () => {
     expect(s.count('data')).toBeGreaterThanOrEqual(acked.length);
   });
 
-  it.skipIf(process.platform === 'win32')(
-    'a failed commit (file size limit) rejects with StorageIoError, drops the overlay, and the process lives',
-    async () => {
-      const path = await dir();
-      // No file may grow beyond a few MiB: the log's appends or LMDB's checkpoints fail.
-      const full = child('lmdb-disk-full.ts', [path], 8192);
-      const { code, out, err } = await finished(full);
-      expect({ code, err: code === 0 ? '' : err }).toEqual({ code: 0, err: '' });
-      expect(JSON.parse(out.trim())).toEqual({
-        failed: true,
-        isStorageIoError: true,
-        code: 'KV_STORAGE_IO',
-        failedBigVisible: false,
-        failedSmallVisible: false,
-        durableIntact: true,
-      });
-    },
-  );
+  it.skipIf(process.platform === 'win32')('a failed commit (file size limit) rejects with StorageIoError, drops the overlay, and the process lives', async () => {
+    const path = await dir();
+    // No file may grow beyond a few MiB: the log's appends or LMDB's checkpoints fail.
+    const full = child('lmdb-disk-full.ts', [path], 8192);
+    const { code, out, err } = await finished(full);
+    expect({ code, err: code === 0 ? '' : err }).toEqual({ code: 0, err: '' });
+    expect(JSON.parse(out.trim())).toEqual({
+      failed: true,
+      isStorageIoError: true,
+      code: 'KV_STORAGE_IO',
+      failedBigVisible: false,
+      failedSmallVisible: false,
+      durableIntact: true,
+    });
+  });
 
-  it.skipIf(process.platform === 'win32')(
-    'after a failed log append, later writes go to a new segment: a crash then loses none of them',
-    async () => {
-      const path = await dir();
-      const writer = child('lmdb-append-failure.ts', [path], 1024);
-      const { signal, out, err } = await finished(writer);
-      expect({ signal, err }).toEqual({ signal: 'SIGKILL', err: '' });
-      expect(JSON.parse(out.trim())).toEqual({ failed: true, hugeVisible: false });
-      // Replayed from the log alone: everything acknowledged, before and after the failure.
-      const s = open(path);
-      for (let i = 0; i < 50; i++) {
-        expect(text(s.get('t', `before-${i}`))).toBe(`b${i}`);
-        expect(text(s.get('t', `after-${i}`))).toBe(`a${i}`);
-      }
-      expect(s.get('t', 'huge')).toBeUndefined();
-      expect(s.count('t')).toBe(100);
-    },
-  );
+  it.skipIf(process.platform === 'win32')('after a failed log append, later writes go to a new segment: a crash then loses none of them', async () => {
+    const path = await dir();
+    const writer = child('lmdb-append-failure.ts', [path], 1024);
+    const { signal, out, err } = await finished(writer);
+    expect({ signal, err }).toEqual({ signal: 'SIGKILL', err: '' });
+    expect(JSON.parse(out.trim())).toEqual({ failed: true, hugeVisible: false });
+    // Replayed from the log alone: everything acknowledged, before and after the failure.
+    const s = open(path);
+    for (let i = 0; i < 50; i++) {
+      expect(text(s.get('t', `before-${i}`))).toBe(`b${i}`);
+      expect(text(s.get('t', `after-${i}`))).toBe(`a${i}`);
+    }
+    expect(s.get('t', 'huge')).toBeUndefined();
+    expect(s.count('t')).toBe(100);
+  });
 
   it('a log segment found again after a checkpoint (its deletion lost in a crash) does not roll back newer values', async () => {
     const path = await dir();
@@ -183,9 +149,7 @@ describe('LmdbStorage', () => {
     await first.write([put('t', 'k', 'old'), put('t', 'only-old', 'x')]);
     // The log as it stood with only the first write in it.
     const walDir = join(path, 'wal');
-    const saved = readdirSync(walDir)
-      .filter((n) => n.endsWith('.wal'))
-      .map((n) => [n, readFileSync(join(walDir, n))] as const);
+    const saved = readdirSync(walDir).filter((n) => n.endsWith('.wal')).map((n) => [n, readFileSync(join(walDir, n))] as const);
     expect(saved.length).toBeGreaterThan(0);
     await first.write([put('t', 'k', 'new'), { type: 'del', table: 't', key: 'only-old' }]);
     await first.close(); // applies everything to LMDB and deletes the log
@@ -201,11 +165,7 @@ describe('LmdbStorage', () => {
     const path = await dir();
     const dying = child('lmdb-log-only.ts', [path]);
     const { code, signal, out } = await finished(dying);
-    expect({ code, signal, out: out.trim() }).toEqual({
-      code: null,
-      signal: 'SIGKILL',
-      out: 'acknowledged 500',
-    });
+    expect({ code, signal, out: out.trim() }).toEqual({ code: null, signal: 'SIGKILL', out: 'acknowledged 500' });
     // The child died before any checkpoint: LMDB itself does not have the keys, only the log does.
     const raw = openLmdb({ path });
     const rawTable = raw.openDB('t', { encoding: 'binary', keyEncoding: 'binary' });
@@ -217,36 +177,26 @@ describe('LmdbStorage', () => {
     // Closing applies them to LMDB.
     await s.close();
     const after = openLmdb({ path });
-    expect(
-      text(
-        after.openDB('t', { encoding: 'binary', keyEncoding: 'binary' }).get(Buffer.from('k499')),
-      ),
-    ).toBe('v499');
+    expect(text(after.openDB('t', { encoding: 'binary', keyEncoding: 'binary' }).get(Buffer.from('k499')))).toBe('v499');
     await after.close();
   });
 
-  it.skipIf(process.platform === 'win32')(
-    'starts and serves what its log holds even when LMDB has no room for it (a full disk at restart)',
-    async () => {
-      const path = await dir();
-      const fill = child('lmdb-no-room.ts', ['fill', path]);
-      const filled = await finished(fill);
-      expect({ signal: filled.signal, out: filled.out.trim() }).toEqual({
-        signal: 'SIGKILL',
-        out: 'acknowledged 40',
-      });
-      // 1.25 MiB of values in the log; LMDB's file may not grow past a few hundred KiB.
-      const serve = child('lmdb-no-room.ts', ['serve', path], 512);
-      const { code, out, err } = await finished(serve);
-      // (lmdb-js itself prints each failed commit on stderr; the process must simply live.)
-      expect({ code, err: code === 0 ? '' : err }).toEqual({ code: 0, err: '' });
-      expect(JSON.parse(out.trim())).toEqual({ served: 40, written: true });
-      // With room again, everything is there and reaches LMDB.
-      const s = open(path);
-      expect(s.count('t')).toBe(41);
-      expect(s.get('t', 'v39')?.[0]).toBe(40);
-    },
-  );
+  it.skipIf(process.platform === 'win32')('starts and serves what its log holds even when LMDB has no room for it (a full disk at restart)', async () => {
+    const path = await dir();
+    const fill = child('lmdb-no-room.ts', ['fill', path]);
+    const filled = await finished(fill);
+    expect({ signal: filled.signal, out: filled.out.trim() }).toEqual({ signal: 'SIGKILL', out: 'acknowledged 40' });
+    // 1.25 MiB of values in the log; LMDB's file may not grow past a few hundred KiB.
+    const serve = child('lmdb-no-room.ts', ['serve', path], 512);
+    const { code, out, err } = await finished(serve);
+    // (lmdb-js itself prints each failed commit on stderr; the process must simply live.)
+    expect({ code, err: code === 0 ? '' : err }).toEqual({ code: 0, err: '' });
+    expect(JSON.parse(out.trim())).toEqual({ served: 40, written: true });
+    // With room again, everything is there and reaches LMDB.
+    const s = open(path);
+    expect(s.count('t')).toBe(41);
+    expect(s.get('t', 'v39')?.[0]).toBe(40);
+  });
 
   it('takes a data directory whose name has a dot (lmdb-js would take it for a file name)', async () => {
     const path = join(await dir(), 'node.1');
@@ -261,40 +211,21 @@ describe('LmdbStorage', () => {
     const path = await dir();
     // Around Node's pool (4 KiB), lmdb-js's reusable read buffer and its large-value paths.
     const sizes = [0, 1, 100, 4095, 4096, 5000, 70_000, 1_100_000];
-    const values = sizes.map((n, i) =>
-      Buffer.from(Array.from({ length: n }, (_, j) => (j * 31 + i) & 255)),
-    );
+    const values = sizes.map((n, i) => Buffer.from(Array.from({ length: n }, (_, j) => (j * 31 + i) & 255)));
     const s = LmdbStorage.open({ path });
-    await s.write(
-      values.map((value, i): WriteOp => ({ type: 'put', table: 't', key: `k${i}`, value })),
-    );
+    await s.write(values.map((value, i): WriteOp => ({ type: 'put', table: 't', key: `k${i}`, value })));
     await s.close();
     const again = open(path); // nothing pending: every read goes to LMDB
     // All read before any is compared: a view into lmdb-js's reused buffer would have changed.
     const read = sizes.map((_, i) => again.get('t', `k${i}`));
-    read.forEach((r, i) =>
-      expect(r !== undefined && Buffer.compare(r, values[i]!) === 0).toBe(true),
-    );
+    read.forEach((r, i) => expect(r !== undefined && Buffer.compare(r, values[i]!) === 0).toBe(true));
   });
 
   it('orders keys exactly like MemoryStorage (UTF-8 bytes), including around U+E000 and astral', async () => {
     const s = open(await dir());
     const m = new MemoryStorage();
-    const keys = [
-      '\uffff',
-      '\u{10000}',
-      '\ue000',
-      '\ud7ff',
-      'z',
-      '\u0080',
-      '\u{10ffff}',
-      'a\u0000b',
-      'a',
-      '\u{1f600}x',
-    ];
-    const ops = keys.map(
-      (key) => ({ type: 'put', table: 't', key, value: new Uint8Array([1]) }) as const,
-    );
+    const keys = ['\uffff', '\u{10000}', '\ue000', '\ud7ff', 'z', '\u0080', '\u{10ffff}', 'a\u0000b', 'a', '\u{1f600}x'];
+    const ops = keys.map((key) => ({ type: 'put', table: 't', key, value: new Uint8Array([1]) }) as const);
     await Promise.all([s.write(ops), m.write(ops)]);
     const lmdbOrder = Array.from(s.range('t'), ([k]) => k);
     expect(lmdbOrder).toEqual(Array.from(m.range('t'), ([k]) => k));
@@ -317,9 +248,7 @@ describe('LmdbStorage', () => {
       }),
     );
     const seconds = (performance.now() - start) / 1000;
-    console.log(
-      `LmdbStorage: ${Math.round(done / seconds)} durable writes/s (${writers} writers, 100 B values, ${done} writes)`,
-    );
+    console.log(`LmdbStorage: ${Math.round(done / seconds)} durable writes/s (${writers} writers, 100 B values, ${done} writes)`);
     expect(s.count('bench')).toBe(done);
   });
 });
