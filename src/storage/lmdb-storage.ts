@@ -191,20 +191,22 @@ export class LmdbStorage implements Storage {
     const bytes = record.length;
     this.backlogBytes += bytes;
     // One log record per write: it is replayed whole or not at all, so each write stays atomic.
-    const tracked = this.log.append(record).then(
+    // (Leaves `inFlight` in its own callbacks: one promise per write, not a `finally` more.)
+    const tracked: Promise<void> = this.log.append(record).then(
       (end) => {
+        this.inFlight.delete(tracked);
         this.logged({ seq, copies, end, bytes });
         this.scheduleCheckpoint();
       },
       (e: unknown) => {
+        this.inFlight.delete(tracked);
         this.pending.drop(seq, copies);
         this.backlogBytes -= bytes;
         throw new StorageIoError('lmdb: write-ahead log append failed', e);
       },
     );
-    const settled = tracked.finally(() => this.inFlight.delete(settled));
-    this.inFlight.add(settled);
-    return settled;
+    this.inFlight.add(tracked);
+    return tracked;
   }
 
   /** A write is in the log (in overlay and backlog already): it waits for a checkpoint. */
