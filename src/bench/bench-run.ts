@@ -75,6 +75,7 @@ export async function runBench(options: BenchOptions, out: BenchOutput): Promise
   const prefill: RoundResult[] = [];
   const results: RoundResult[] = [];
   const notes = new Set<string>();
+  const ratioRounds: Record<string, number[]> = {};
   let restart: RestartResult | null = null;
   for (let round = 1; round <= rounds; round++) {
     if (rounds > 1) out.info(`round ${round} of ${rounds}`);
@@ -83,17 +84,13 @@ export async function runBench(options: BenchOptions, out: BenchOutput): Promise
     const r = await runRound({ ...options, restartProbe: probe }, out, notes);
     prefill.push(...r.prefill.map((x) => ({ ...x, round })));
     results.push(...r.results.map((x) => ({ ...x, round })));
+    for (const [name, ratio] of Object.entries(roundRatios(r.results)))
+      (ratioRounds[name] ??= []).push(ratio);
     restart = r.restart ?? restart;
   }
-  const ratios: Record<string, number> = {};
-  const ratioRounds: Record<string, number[]> = {};
-  for (let round = 1; round <= rounds; round++) {
-    for (const [name, ratio] of Object.entries(
-      roundRatios(results.filter((r) => r.round === round)),
-    ))
-      (ratioRounds[name] ??= []).push(ratio);
-  }
-  for (const [name, list] of Object.entries(ratioRounds)) ratios[name] = median(list);
+  const ratios = Object.fromEntries(
+    Object.entries(ratioRounds).map(([name, list]) => [name, median(list)]),
+  );
   return {
     date: new Date().toISOString(),
     machine: machineInfo(),

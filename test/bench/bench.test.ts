@@ -52,15 +52,32 @@ describe('bench key chooser', () => {
   });
 });
 
+/** What every run below shares: one node started for it, with N = R = W = 1. */
+function oneNodeBench(
+  settings: Omit<
+    BenchOptions,
+    'urls' | 'start' | 'nodes' | 'nodeArgs' | 'blind' | 'requestTimeoutMs' | 'prefill'
+  >,
+): BenchOptions {
+  return {
+    urls: [],
+    start: true,
+    nodes: 1,
+    nodeArgs: ['--n', '1', '--r', '1', '--w', '1'],
+    blind: false,
+    requestTimeoutMs: 5000,
+    prefill: false,
+    ...settings,
+  };
+}
+
+const quiet = { progress: () => undefined, info: () => undefined };
+
 describe('nosqldb bench', () => {
   it('drives a started cluster and the baseline, and reports well-formed results', async () => {
-    const options: BenchOptions = {
-      urls: [],
-      start: true,
-      nodes: 1,
+    const options = oneNodeBench({
       // Below the ephemeral port range (32768-60999), so no outbound connection can hold it.
       basePort: 29501,
-      nodeArgs: ['--n', '1', '--r', '1', '--w', '1'],
       workload: 'mixed',
       connections: 4,
       durationMs: 600,
@@ -68,13 +85,10 @@ describe('nosqldb bench', () => {
       keys: 50,
       distribution: 'zipfian',
       valueBytes: 32,
-      blind: false,
       seed: 3,
-      requestTimeoutMs: 5000,
-      prefill: false,
       compare: ['baseline'],
       restartProbe: true,
-    };
+    });
     const infos: string[] = [];
     const report = await runBench(options, {
       progress: () => undefined,
@@ -108,12 +122,8 @@ describe('nosqldb bench', () => {
 
   it('--rate half runs flat out, then paced at half the rate it reached', async () => {
     const report = await runBench(
-      {
-        urls: [],
-        start: true,
-        nodes: 1,
+      oneNodeBench({
         basePort: 29521,
-        nodeArgs: ['--n', '1', '--r', '1', '--w', '1'],
         workload: 'write',
         connections: 4,
         durationMs: 600,
@@ -121,15 +131,12 @@ describe('nosqldb bench', () => {
         keys: 50,
         distribution: 'uniform',
         valueBytes: 32,
-        blind: false,
         rate: 'half',
         seed: 5,
-        requestTimeoutMs: 5000,
-        prefill: false,
         compare: [],
         restartProbe: false,
-      },
-      { progress: () => undefined, info: () => undefined },
+      }),
+      quiet,
     );
     const [max, half] = report.results;
     expect(report.results).toHaveLength(2);
@@ -143,14 +150,11 @@ describe('nosqldb bench', () => {
       new RegExp(`nosql-db @${half!.rate!.toLocaleString('en-US')}/s`),
     );
   });
+
   it('--rounds alternates the systems, round after round, and reports the median ratio', async () => {
     const report = await runBench(
-      {
-        urls: [],
-        start: true,
-        nodes: 1,
+      oneNodeBench({
         basePort: 29541,
-        nodeArgs: ['--n', '1', '--r', '1', '--w', '1'],
         workload: 'read',
         connections: 2,
         durationMs: 300,
@@ -158,15 +162,12 @@ describe('nosqldb bench', () => {
         keys: 20,
         distribution: 'uniform',
         valueBytes: 16,
-        blind: false,
         seed: 7,
-        requestTimeoutMs: 5000,
-        prefill: false,
         compare: ['baseline'],
         restartProbe: true,
         rounds: 3,
-      },
-      { progress: () => undefined, info: () => undefined },
+      }),
+      quiet,
     );
     expect(report.results.map((r) => [r.target, r.round])).toEqual([
       ['nosql-db', 1],
