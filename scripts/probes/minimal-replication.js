@@ -147,10 +147,35 @@ if (process.argv[2] === '--node') {
   });
 } else {
   const base = Number(process.argv[2] ?? 7401);
+  if (!Number.isInteger(base) || base < 1 || base + 1002 > 65535) {
+    console.error(
+      'usage: node scripts/probes/minimal-replication.js [PORT]   (1..64533, default 7401)',
+    );
+    console.error('  HTTP on PORT..PORT+2, peers on PORT+1000..PORT+1002');
+    process.exit(2);
+  }
   const dir = mkdtempSync(join(tmpdir(), 'nosqldb-minimal-'));
   const children = [0, 1, 2].map((id) =>
     fork(new URL(import.meta.url).pathname, ['--node', String(id), String(base), dir]),
   );
+  let stopping = false;
+  const stop = (code) => {
+    if (stopping) return;
+    stopping = true;
+    for (const c of children) if (c.connected) c.disconnect();
+    setTimeout(() => {
+      rmSync(dir, { recursive: true, force: true });
+      process.exit(code);
+    }, 300);
+  };
+  // A process that dies (a port in use, a full disk) ends the probe: it is three or nothing.
+  for (const c of children) {
+    c.once('exit', (code) => {
+      if (stopping) return;
+      console.error(`a probe process exited (code ${code}); stopping`);
+      stop(1);
+    });
+  }
   const heard = () => Promise.all(children.map((c) => new Promise((r) => c.once('message', r))));
   await heard(); // peer ports open
   const listening = heard();
@@ -159,13 +184,6 @@ if (process.argv[2] === '--node') {
   console.log(
     `listening: http://127.0.0.1:${base},http://127.0.0.1:${base + 1},http://127.0.0.1:${base + 2} (pids ${children.map((c) => c.pid).join(' ')})`,
   );
-  const stop = () => {
-    for (const c of children) c.disconnect();
-    setTimeout(() => {
-      rmSync(dir, { recursive: true, force: true });
-      process.exit(0);
-    }, 300);
-  };
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
+  process.on('SIGINT', () => stop(0));
+  process.on('SIGTERM', () => stop(0));
 }
