@@ -100,23 +100,19 @@ export function coordinateWrite(
  * Commutative, associative and idempotent (property-tested in test/core/siblings.test.ts).
  */
 export function syncRecords(a: VersionedRecord | undefined, b: VersionedRecord | undefined): VersionedRecord | undefined {
-  if (!a) return b;
+  // (The same object: idempotence, without the allocations. A quorum read's replies mostly are.)
+  if (!a || a === b) return b;
   if (!b) return a;
+  // (Without a set of dot ids or a sort when the result is in order already: both allocate,
+  // and every write merges on every replica. hasDot is linear anyway.)
   const out: Sibling[] = [];
-  const seen = new Set<string>();
-  for (const s of a.siblings) {
-    const id = dotId(s.dot);
-    if (hasDot(b, s.dot) || !coversDot(b.context, s.dot)) {
-      out.push(s);
-      seen.add(id);
-    }
-  }
+  for (const s of a.siblings) if (hasDot(b, s.dot) || !coversDot(b.context, s.dot)) out.push(s);
+  const fromA = out.length;
   for (const s of b.siblings) {
-    const id = dotId(s.dot);
-    if (seen.has(id)) continue;
-    if (!coversDot(a.context, s.dot)) out.push(s);
+    // A dot `a` holds as a sibling is kept from `a` (b holds it too), so look only there.
+    if (!keptDot(out, fromA, s.dot) && !coversDot(a.context, s.dot)) out.push(s);
   }
-  out.sort(compareDots);
+  if (!inDotOrder(out)) out.sort(compareDots);
   const context = mergeVectors(a.context, b.context);
   const doc = a.doc && b.doc ? mergeDocuments(a.doc, b.doc) : (a.doc ?? b.doc);
   return doc ? { context, siblings: out, doc } : { context, siblings: out };
@@ -148,7 +144,7 @@ export function isDeleted(record: VersionedRecord): boolean {
 
 /** Whether two replicas hold the same versions (same context, same sibling dots). */
 export function sameVersions(a: VersionedRecord | undefined, b: VersionedRecord | undefined): boolean {
-  if (!a || !b) return a === b;
+  if (!a || !b || a === b) return a === b;
   if (a.siblings.length !== b.siblings.length) return false;
   if (!descends(a.context, b.context) || !descends(b.context, a.context)) return false;
   if (!a.siblings.every((s) => hasDot(b, s.dot))) return false;
@@ -162,8 +158,15 @@ function hasDot(r: VersionedRecord, dot: Dot): boolean {
   return r.siblings.some((s) => s.dot.actor === dot.actor && s.dot.counter === dot.counter);
 }
 
-function dotId(d: Dot): string {
-  return `${d.actor}\u0000${d.counter}`;
+/** Whether one of the first `n` siblings is named by `dot`. */
+function keptDot(siblings: readonly Sibling[], n: number, dot: Dot): boolean {
+  for (let i = 0; i < n; i++) if (siblings[i]!.dot.actor === dot.actor && siblings[i]!.dot.counter === dot.counter) return true;
+  return false;
+}
+
+function inDotOrder(siblings: readonly Sibling[]): boolean {
+  for (let i = 1; i < siblings.length; i++) if (compareDots(siblings[i - 1]!, siblings[i]!) > 0) return false;
+  return true;
 }
 
 function compareDots(x: Sibling, y: Sibling): number {

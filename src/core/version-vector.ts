@@ -79,7 +79,10 @@ export function parseVector(value: unknown): VersionVector | undefined {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
   const out = Object.create(null) as Record<NodeId, number>;
   let n = 0;
-  for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+  const fields = value as Record<string, unknown>;
+  // (Object.keys, not Object.entries: one array per vector instead of one more per actor.)
+  for (const k of Object.keys(fields)) {
+    const v = fields[k];
     if (++n > VECTOR_ACTORS_MAX) return undefined;
     if (!isNodeId(k)) return undefined;
     if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > COUNTER_MAX) return undefined;

@@ -83,6 +83,12 @@ export interface NodeExtension {
   restore?(saved: unknown): void;
 }
 
+/** A partition's ring nodes in preference order: its N replicas, then the fallbacks. */
+interface Placement {
+  readonly replicas: readonly NodeId[];
+  readonly fallbacks: readonly NodeId[];
+}
+
 /** Where one copy of a request goes: a replica, or a fallback holding a hint for one. */
 interface Target {
   readonly node: NodeId;
@@ -142,7 +148,7 @@ export class KvNode {
   readonly handoff: PartitionHandoff;
   #memberStates = new Map<NodeId, 'up' | 'suspect' | 'down'>();
   #lastRedialMs = new Map<NodeId, number>();
-  #placementCache: { ring: RingState; members: ReadonlyMap<NodeId, MemberInfo>; lists: NodeId[][] } | null = null;
+  #placementCache: { ring: RingState; members: ReadonlyMap<NodeId, MemberInfo>; lists: readonly Placement[] } | null = null;
   #hintTimer: unknown = null;
   #delivering = new Set<NodeId>();
   #view: ClusterView;
@@ -360,11 +366,11 @@ export class KvNode {
     const zones = new Map([...this.#view.members.values()].map((m) => [m.id, m.zone]));
     const lost = new Map<PartitionIndex, NodeId[]>();
     for (let p = 0; p < ring.partitionCount; p++) {
-      const now = lists[p]!.slice(0, this.config.n);
+      const now = lists[p]!.replicas;
       if (now.includes(this.id)) continue;
       const old = before ? preferenceList(before, p, this.config.n, zones) : [];
       const gained = now.filter((n) => !old.includes(n));
-      lost.set(p, gained.length > 0 ? gained : now);
+      lost.set(p, gained.length > 0 ? gained : [...now]);
     }
     this.handoff.plan(lost, before !== null);
   }
@@ -469,19 +475,19 @@ export class KvNode {
   // ---------------------------------------------------------------- placement
 
   /** The partition of a key and its preference list (the N replicas, zones spread). */
-  placement(key: string): { partition: PartitionIndex; replicas: NodeId[]; fallbacks: NodeId[] } {
+  placement(key: string): { partition: PartitionIndex; replicas: readonly NodeId[]; fallbacks: readonly NodeId[] } {
     const ring = this.#view.ring;
     if (!ring) throw new KvError('KV_UNAVAILABLE', 'the cluster has no ring yet (still forming)');
     const partition = partitionOfKey(ring, key);
-    const all = this.#orderedNodes(ring)[partition]!;
-    return { partition, replicas: all.slice(0, this.config.n), fallbacks: all.slice(this.config.n) };
+    const { replicas, fallbacks } = this.#orderedNodes(ring)[partition]!;
+    return { partition, replicas, fallbacks };
   }
 
   /**
    * Every ring node per partition in preference order: the first N are the replicas, the rest
    * the fallbacks a sloppy quorum uses. Cached per ring and zone map (preferenceList is O(Q)).
    */
-  #orderedNodes(ring: RingState): NodeId[][] {
+  #orderedNodes(ring: RingState): readonly Placement[] {
     // Views are replaced, never mutated: the same ring and members objects mean the same lists.
     const members = this.#view.members;
     const c = this.#placementCache;
@@ -489,8 +495,12 @@ export class KvNode {
     const zones = new Map<NodeId, string>();
     for (const m of members.values()) zones.set(m.id, m.zone);
     const everyone = new Set(ring.owners).size;
-    const lists: NodeId[][] = [];
-    for (let p = 0; p < ring.partitionCount; p++) lists.push(preferenceList(ring, p, everyone, zones));
+    const lists: Placement[] = [];
+    for (let p = 0; p < ring.partitionCount; p++) {
+      const all = preferenceList(ring, p, everyone, zones);
+      // Split once here, not per request: every read and write asks for its key's placement.
+      lists.push({ replicas: all.slice(0, this.config.n), fallbacks: all.slice(this.config.n) });
+    }
     this.#placementCache = { ring, members, lists };
     return lists;
   }
@@ -499,13 +509,15 @@ export class KvNode {
    * Where a request goes (Dynamo §4.6, sloppy quorum): the replicas that are not known to be
    * down, and for each down replica the next healthy fallback, carrying a hint naming it.
    */
-  #targets(key: string): { partition: PartitionIndex; replicas: NodeId[]; targets: Target[] } {
+  #targets(key: string): { partition: PartitionIndex; replicas: readonly NodeId[]; targets: Target[] } {
     const { partition, replicas, fallbacks } = this.placement(key);
     const targets: Target[] = [];
-    const spare = this.config.hintedHandoff ? fallbacks.filter((f) => this.memberState(f) !== 'down') : [];
+    // Healthy fallbacks, listed only once a replica turns out to be down (rarely).
+    let spare: NodeId[] | undefined;
     for (const node of replicas) {
       if (node === this.id || this.memberState(node) !== 'down') targets.push({ node });
       else {
+        spare ??= this.config.hintedHandoff ? fallbacks.filter((f) => this.memberState(f) !== 'down') : [];
         const fallback = spare.shift();
         // No fallback left: the replica counts as failed at once, so a request that cannot
         // reach its quorum fails fast instead of waiting for its time-out.
@@ -521,7 +533,7 @@ export class KvNode {
     if (!ring) return [];
     const lists = this.#orderedNodes(ring);
     const out: PartitionIndex[] = [];
-    for (let p = 0; p < ring.partitionCount; p++) if (lists[p]!.slice(0, this.config.n).includes(this.id)) out.push(p);
+    for (let p = 0; p < ring.partitionCount; p++) if (lists[p]!.replicas.includes(this.id)) out.push(p);
     return out;
   }
 
@@ -861,12 +873,14 @@ export class KvNode {
     let merged: VersionedRecord | undefined;
     for (const rec of got.values()) merged = syncRecords(merged, rec);
     if (!merged) return;
-    const stale = [...got].filter(([, rec]) => !sameVersions(rec, merged)).map(([node]) => node);
+    // Replicas mostly agree (their replies are then one decoded object): nothing to allocate.
+    let stale: NodeId[] | undefined;
+    for (const [node, rec] of got) if (!sameVersions(rec, merged)) (stale ??= []).push(node);
+    if (stale === undefined) return;
     for (const node of stale) {
       this.stats.readRepairs++;
       this.#emit('read-repair', { key, replica: node });
     }
-    if (stale.length === 0) return;
     if ([...got.values()].some((rec) => rec?.doc)) void this.#repairDocument(key, got, stale);
     else for (const node of stale) this.#pushRepair(key, node, merged);
   }

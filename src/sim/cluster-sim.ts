@@ -590,7 +590,7 @@ class ClusterSim {
     await this.#sched.runFor(repairMs);
     for (const key of keys) {
       const any = this.#slots[0]!.current!.node;
-      let replicas: NodeId[];
+      let replicas: readonly NodeId[];
       try {
         replicas = any.placement(key).replicas;
       } catch {

@@ -25,7 +25,7 @@ const indexOf = (id: string) => Number(id.slice(1)) - 1;
 async function ring(): Promise<{ partitions: { index: number; preferenceList: string[] }[] }> {
   return (await (await fetch(`${c.url(0)}/admin/ring`)).json()) as { partitions: { index: number; preferenceList: string[] }[] };
 }
-function replicasOf(key: string): string[] {
+function replicasOf(key: string): readonly string[] {
   return c.nodes[0]!.node.placement(key).replicas;
 }
 
