@@ -71,7 +71,14 @@ export async function startNode(options: StartNodeOptions): Promise<RunningNode>
     validate: validatePeerMessage,
     ...(options.clusterSecret ? { clusterSecret: options.clusterSecret } : {}),
   });
-  const bound = await tcp.listen();
+  let bound: PeerAddress;
+  try {
+    bound = await tcp.listen();
+  } catch (e) {
+    // A peer port in use: close what was opened, or the storage (and its log) stays open.
+    if (!options.storage) await storage.close().catch(() => undefined);
+    throw e;
+  }
   const advertised = options.advertiseHost ?? options.host;
   const peer: PeerAddress = { host: advertised, port: bound.port };
   const faults = new FaultyTransport<PeerMessage>(tcp, {
@@ -99,8 +106,16 @@ export async function startNode(options: StartNodeOptions): Promise<RunningNode>
   registerEventsRoute(app, node);
   registerMetricsRoute(app, node);
   registerAntiEntropyRoutes(app, node, antiEntropy);
-  await node.start();
-  await app.listen({ host: options.host, port: httpPort });
+  try {
+    await node.start();
+    await app.listen({ host: options.host, port: httpPort });
+  } catch (e) {
+    // An HTTP port in use (or a failed start) must not leave a half-started node behind: its
+    // peer listener, gossip timers and storage would keep running in the caller's process.
+    await app.close().catch(() => undefined);
+    await node.close().catch(() => undefined);
+    throw e;
+  }
   let closing: Promise<void> | null = null;
   return {
     node,
