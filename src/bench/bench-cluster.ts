@@ -53,7 +53,7 @@ export async function startBenchCluster(options: {
   };
   const unregister = onCleanup(stop);
   try {
-    await waitForCluster(urls, ids, FORM_DEADLINE_MS);
+    await waitForCluster(urls, ids, FORM_DEADLINE_MS, undefined, () => cluster.exitedNode());
   } catch (e) {
     await stop();
     throw new Error(`${(e as Error).message}\n${logs()}`);

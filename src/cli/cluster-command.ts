@@ -67,7 +67,7 @@ export async function runCluster(argv: string[], mode: { lab: boolean }): Promis
   let lab: { url: string; close(): Promise<void> } | undefined;
   const urls = ids.map((id) => cluster.urlOf(id));
   try {
-    await waitForCluster(urls, ids, FORM_DEADLINE_MS);
+    await waitForCluster(urls, ids, FORM_DEADLINE_MS, undefined, () => cluster.exitedNode());
   } catch (e) {
     console.error(`nosqldb: ${(e as Error).message}`);
     await cluster.stop(2000);

@@ -41,6 +41,8 @@ interface Managed {
   child: ChildProcess | null;
   state: ProcessState;
   seeds: string[];
+  /** How its last process ended on its own (state 'exited'), e.g. `exit code 1`. */
+  exit?: string;
 }
 
 /**
@@ -63,6 +65,18 @@ export class LocalCluster implements ClusterBackend {
     const m = this.#nodes.get(id);
     if (!m) throw new Error(`no node ${id}`);
     return `http://${this.#host}:${m.spec.port}`;
+  }
+
+  /**
+   * A node whose process ended on its own (not stopped or killed from here), as `n1 (exit code
+   * 1)`, or undefined. While a cluster forms, such a node will not come back by waiting: a port
+   * in use, a data dir it cannot open.
+   */
+  exitedNode(): string | undefined {
+    for (const m of this.#nodes.values()) {
+      if (m.state === 'exited') return `${m.spec.id} (${m.exit ?? 'exited'})`;
+    }
+    return undefined;
   }
 
   nodes(): LocalNodeInfo[] {
@@ -193,17 +207,32 @@ export class LocalCluster implements ClusterBackend {
     }
     child.on('exit', (code, signal) => {
       if (m.child !== child) return;
-      if (m.state !== 'killed' && m.state !== 'stopped') m.state = 'exited';
+      if (m.state !== 'killed' && m.state !== 'stopped') {
+        m.state = 'exited';
+        m.exit = signal !== null ? `signal ${signal}` : `exit code ${String(code)}`;
+      }
       this.#opts.onExit?.(m.spec.id, code, signal);
     });
   }
 }
 
-/** Polls until every node serves, knows every other node, and all share one ring. */
-export async function waitForCluster(urls: readonly string[], ids: readonly string[], deadlineMs: number, adminToken?: string): Promise<void> {
+/**
+ * Polls until every node serves, knows every other node, and all share one ring. `failed`, when
+ * given, names a node that can no longer join (LocalCluster.exitedNode): the wait then ends at
+ * once with that reason instead of at the deadline.
+ */
+export async function waitForCluster(
+  urls: readonly string[],
+  ids: readonly string[],
+  deadlineMs: number,
+  adminToken?: string,
+  failed?: () => string | undefined,
+): Promise<void> {
   const until = Date.now() + deadlineMs;
   for (;;) {
     if (await clusterFormed(urls, ids, adminToken)) return;
+    const gone = failed?.();
+    if (gone !== undefined) throw new Error(`cluster cannot form: node ${gone} while starting`);
     if (Date.now() > until) throw new Error(`cluster did not form within ${deadlineMs} ms`);
     await new Promise((r) => setTimeout(r, 100));
   }
