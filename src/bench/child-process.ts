@@ -50,3 +50,28 @@ export async function waitForHttp(
     await new Promise((r) => setTimeout(r, 50));
   }
 }
+
+/**
+ * Rejects as soon as one of `children` exits (or has exited), naming it and how it ended, until
+ * `settle()` is called: after that, exits are the normal stop and are ignored. Raced against a
+ * start-up wait, it ends the wait at once when a process could not start (a port in use) instead
+ * of at the deadline. The promise never rejects unhandled.
+ */
+export function exitDuringStart(
+  children: readonly { readonly name: string; readonly child: ChildProcess }[],
+): { failure: Promise<never>; settle: () => void } {
+  let settled = false;
+  const failure = new Promise<never>((_, reject) => {
+    const exited = (name: string, code: number | null, signal: string | null): void => {
+      const how = signal !== null ? `signal ${signal}` : `exit code ${String(code)}`;
+      if (!settled) reject(new Error(`${name} exited while starting (${how})`));
+    };
+    for (const { name, child } of children) {
+      if (child.exitCode !== null || child.signalCode !== null)
+        exited(name, child.exitCode, child.signalCode);
+      else child.once('exit', (code, signal) => exited(name, code, signal));
+    }
+  });
+  failure.catch(() => undefined);
+  return { failure, settle: () => void (settled = true) };
+}

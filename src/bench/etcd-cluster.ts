@@ -3,7 +3,7 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { spawnQuiet, stopChild, waitForHttp } from './child-process.ts';
+import { exitDuringStart, spawnQuiet, stopChild, waitForHttp } from './child-process.ts';
 import { onCleanup } from './cleanup.ts';
 
 /** How long three fresh members may take to elect a leader. */
@@ -77,13 +77,20 @@ export async function startEtcdCluster(basePort: number, members = 3): Promise<E
     rmSync(dir, { recursive: true, force: true });
   };
   const unregister = onCleanup(stop);
+  // A member that exits (a port in use) ends the wait at once, not at the deadline.
+  const early = exitDuringStart(procs.map((p, i) => ({ name: names[i]!, child: p.child })));
   try {
-    await Promise.all(
-      names.map((_, i) =>
-        waitForHttp(`${client(i)}/health`, FORM_DEADLINE_MS, (b) => b.includes('"true"')),
+    await Promise.race([
+      Promise.all(
+        names.map((_, i) =>
+          waitForHttp(`${client(i)}/health`, FORM_DEADLINE_MS, (b) => b.includes('"true"')),
+        ),
       ),
-    );
+      early.failure,
+    ]);
+    early.settle();
   } catch (e) {
+    early.settle();
     const logs = procs.map((p, i) => `--- ${names[i]}\n${p.tail()}`).join('\n');
     await stop();
     throw new Error(`etcd did not start: ${(e as Error).message}\n${logs}`);
