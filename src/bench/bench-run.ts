@@ -1,5 +1,6 @@
 import { startBaseline } from './baseline-process.ts';
 import { startBenchCluster } from './bench-cluster.ts';
+import { assertReachable } from './reachable.ts';
 import type { BenchCluster } from './bench-cluster.ts';
 import { startEtcdCluster, etcdVersion } from './etcd-cluster.ts';
 import { etcdTarget } from './etcd-target.ts';
@@ -163,7 +164,7 @@ async function runRound(
         nodeArgs: options.nodeArgs,
       });
       urls = cluster.urls;
-    }
+    } else await assertReachable(urls);
     const target = kvTarget({
       urls,
       keys: options.keys,

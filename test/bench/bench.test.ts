@@ -6,6 +6,9 @@ import { runBench } from '../../src/bench/bench-run.ts';
 import type { BenchOptions } from '../../src/bench/bench-run.ts';
 import { formatReport } from '../../src/bench/report.ts';
 import { runBenchCommand } from '../../src/cli/bench-command.ts';
+import { assertReachable } from '../../src/bench/reachable.ts';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 
 describe('bench histogram', () => {
   it('reports nearest-rank percentiles within its 1% bucket error', () => {
@@ -149,6 +152,44 @@ describe('nosqldb bench', () => {
     expect(formatReport(report)).toMatch(
       new RegExp(`nosql-db @${half!.rate!.toLocaleString('en-US')}/s`),
     );
+  });
+
+  it('refuses a --url that accepts no connections before running, naming it and the reason', async () => {
+    // Port 29599: below the ephemeral range and used by nothing in this suite.
+    const options: BenchOptions = {
+      ...oneNodeBench({
+        basePort: 29599,
+        workload: 'write',
+        connections: 2,
+        durationMs: 300,
+        warmupMs: 0,
+        keys: 10,
+        distribution: 'uniform',
+        valueBytes: 16,
+        seed: 1,
+        compare: [],
+        restartProbe: false,
+      }),
+      start: false,
+      urls: ['http://127.0.0.1:29599'],
+    };
+    await expect(runBench(options, quiet)).rejects.toThrow(
+      'cannot reach http://127.0.0.1:29599 (ECONNREFUSED): is a cluster running there? (or use --start)',
+    );
+  });
+
+  it('checks reachability with a bare TCP connection: no HTTP request reaches the server', async () => {
+    let requests = 0;
+    const server = createServer(() => requests++);
+    await new Promise<void>((res) => server.listen(0, '127.0.0.1', res));
+    const { port } = server.address() as AddressInfo;
+    try {
+      await assertReachable([`http://127.0.0.1:${port}`]);
+      expect(requests).toBe(0);
+    } finally {
+      await new Promise((res) => server.close(res));
+    }
+    await expect(assertReachable([`http://127.0.0.1:${port}`])).rejects.toThrow(/ECONNREFUSED/);
   });
 
   it('--rounds alternates the systems, round after round, and reports the median ratio', async () => {
