@@ -75,7 +75,15 @@ export async function runCluster(argv: string[], mode: { lab: boolean }): Promis
   }
   if (mode.lab) {
     const { startLab } = await import('../lab/lab-server.ts');
-    const started = await startLab({ cluster, port: labPort, host, adminToken });
+    let started: Awaited<ReturnType<typeof startLab>>;
+    try {
+      started = await startLab({ cluster, port: labPort, host, adminToken });
+    } catch (e) {
+      // The Lab's port in use: stop the nodes started for it rather than leave them to notice.
+      console.error(`nosqldb: ${(e as Error).message}`);
+      await cluster.stop(2000);
+      process.exit(1);
+    }
     lab = started;
     console.log(`ready: lab ${started.url} nodes ${urls.join(' ')}`);
   } else {
