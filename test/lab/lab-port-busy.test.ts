@@ -2,10 +2,11 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type Server } from 'node:net';
+import type { Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BIN } from '../../src/cluster/local-cluster.ts';
+import { holdPort, releasePort } from '../helpers/hold-port.ts';
 
 /**
  * `nosqldb lab` (what `npm start` runs) whose own port is taken: it must stop the three nodes it
@@ -16,17 +17,14 @@ const LAB_PORT = 30494;
 let holder: Server | undefined;
 let dir: string | undefined;
 afterEach(async () => {
-  if (holder) await new Promise((res) => holder!.close(res));
+  if (holder) await releasePort(holder);
   if (dir) rmSync(dir, { recursive: true, force: true });
   holder = dir = undefined;
 });
 
 describe('the Lab on a port in use', () => {
   it('exits 1 with the error, after stopping the nodes it started', async () => {
-    holder = createServer((socket) => socket.destroy());
-    await new Promise<void>((res, rej) =>
-      holder!.once('error', rej).listen(LAB_PORT, '127.0.0.1', res),
-    );
+    holder = await holdPort(LAB_PORT);
     dir = mkdtempSync(join(tmpdir(), 'nosqldb-labbusy-'));
     const child = spawn(
       process.execPath,

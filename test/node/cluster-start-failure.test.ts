@@ -1,9 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type Server } from 'node:net';
+import type { Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LocalCluster, waitForCluster } from '../../src/cluster/local-cluster.ts';
+import { holdPort, releasePort } from '../helpers/hold-port.ts';
 
 /**
  * A local cluster whose node cannot start (its port is taken) says so at once: `nosqldb cluster`
@@ -19,18 +20,14 @@ let cluster: LocalCluster | undefined;
 let holder: Server | undefined;
 afterEach(async () => {
   await cluster?.stop(2000);
-  if (holder) await new Promise((res) => holder!.close(res));
+  if (holder) await releasePort(holder);
   if (dir) rmSync(dir, { recursive: true, force: true });
   cluster = holder = dir = undefined;
 });
 
 describe('a local cluster that cannot form', () => {
   it('ends the wait as soon as a node process exits on its own, naming the node and how it ended', async () => {
-    // Holds the port; n2 dials it as a seed, so it drops every connection (close() waits for them).
-    holder = createServer((socket) => socket.destroy());
-    await new Promise<void>((res, rej) =>
-      holder!.once('error', rej).listen(BASE, '127.0.0.1', res),
-    );
+    holder = await holdPort(BASE);
     dir = mkdtempSync(join(tmpdir(), 'nosqldb-formfail-'));
     const lines: string[] = [];
     cluster = new LocalCluster({

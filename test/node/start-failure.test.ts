@@ -1,10 +1,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { mkdtempSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
-import { createServer, type Server } from 'node:net';
+import type { Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULTS } from '../../src/node/config.ts';
 import { startNode } from '../../src/server/start-node.ts';
+import { holdPort, releasePort } from '../helpers/hold-port.ts';
 
 /**
  * A node that cannot take its ports fails to start, and leaves nothing running behind it: no
@@ -18,19 +19,15 @@ const config = { ...DEFAULTS, id: 'n1', seeds: [], n: 1, r: 1, w: 1, antiEntropy
 const dirs: string[] = [];
 const servers: Server[] = [];
 afterEach(async () => {
-  for (const s of servers.splice(0)) await new Promise((res) => s.close(res));
+  for (const s of servers.splice(0)) await releasePort(s);
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
-function listen(port: number): Promise<Server> {
-  const server = createServer();
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => {
-      servers.push(server);
-      resolve(server);
-    });
-  });
+/** Takes `port` (holdPort), released after the test: to hold a port, or to show it is free. */
+async function listen(port: number): Promise<Server> {
+  const server = await holdPort(port);
+  servers.push(server);
+  return server;
 }
 
 /** Files of this process open under `dir` (Linux: /proc/self/fd): the storage's, if it leaked. */
