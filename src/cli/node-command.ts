@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { mkdirSync } from 'node:fs';
+import { makeDir } from '../storage/make-dir.ts';
 import { isNodeId } from '../core/types.ts';
 import { DEFAULTS } from '../node/config.ts';
 import { startNode } from '../server/start-node.ts';
@@ -57,7 +57,7 @@ export async function runNode(argv: string[]): Promise<void> {
     .map((s) => s.trim())
     .filter((s) => s.length > 0);
   const dataDir = fromEnv(values['data-dir'], 'DATA_DIR') ?? `data/${id}`;
-  mkdirSync(dataDir, { recursive: true });
+  makeDir(dataDir);
 
   const running = await startNode({
     host,

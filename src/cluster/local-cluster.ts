@@ -1,7 +1,8 @@
 import type { ClusterBackend } from './cluster-backend.ts';
 import { REPO_ROOT } from '../repo-root.ts';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
+import { makeDir } from '../storage/make-dir.ts';
 import { join, resolve } from 'node:path';
 
 /** Path of the CLI entry point, so children run exactly this checkout's code. */
@@ -164,7 +165,7 @@ export class LocalCluster implements ClusterBackend {
 
   #spawn(m: Managed): void {
     const dataDir = this.dataDirOf(m.spec.id);
-    mkdirSync(dataDir, { recursive: true });
+    makeDir(dataDir);
     // NOSQLDB_NODE_EXEC_ARGV passes Node.js flags to every node process (docs/BENCHMARKS.md:
     // profiling with `--cpu-prof`, which NODE_OPTIONS does not allow).
     const execArgv = (process.env.NOSQLDB_NODE_EXEC_ARGV ?? '').split(' ').filter((a) => a !== '');

@@ -2,6 +2,7 @@ import { open, type Database, type DatabaseOptions, type RootDatabase } from 'lm
 import { StorageIoError, type RangeOptions, type Storage, type WriteOp } from './storage.ts';
 import { validateKey, validateOps } from './validate-ops.ts';
 import { checkLmdbDataFile } from './lmdb-file-check.ts';
+import { makeDir } from './make-dir.ts';
 import { compareUtf8 } from './utf8-order.ts';
 import { PendingWrites, type Pending } from './pending-writes.ts';
 import { comparePositions, walHeaderBytes, WriteAheadLog, type WalPosition, type WalRecord } from './write-ahead-log.ts';
@@ -104,6 +105,8 @@ export class LmdbStorage implements Storage {
 
   /** Opens (creating if needed) the environment in `options.path`, replaying its log. */
   static open(options: LmdbStorageOptions): LmdbStorage {
+    // Made here, not by lmdb-js, whose recursive mkdir never returns for some paths (make-dir.ts).
+    makeDir(options.path);
     // LMDB crashes (SIGSEGV) on a garbled meta page instead of failing: refuse it first.
     checkLmdbDataFile(options.path);
     const env = open({

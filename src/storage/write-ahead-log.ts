@@ -1,6 +1,7 @@
-import { closeSync, fdatasyncSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fdatasyncSync, fsyncSync, openSync, readdirSync, readFileSync, renameSync, rmSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
+import { makeDir } from './make-dir.ts';
 
 /**
  * The write-ahead log of the LMDB engine: what makes a write durable, cheaply.
@@ -138,7 +139,7 @@ export class WriteAheadLog {
    * (the segment of the position the caller has applied, whose file may already be gone).
    */
   static open(dir: string, segmentFloor: number): { log: WriteAheadLog; records: WalRecord[] } {
-    mkdirSync(dir, { recursive: true });
+    makeDir(dir);
     const segments = listSegments(dir);
     const records = segments.flatMap((s) => readSegment(dir, s));
     const segment = Math.max(segmentFloor, segments.at(-1) ?? 0) + 1;
