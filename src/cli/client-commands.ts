@@ -28,30 +28,36 @@ export async function runClient(command: string, argv: string[]): Promise<void> 
   const need = (n: number): void => {
     if (positionals.length !== n) throw new UsageError(`${command} takes ${n === 1 ? 'KEY' : 'KEY VALUE'}`);
   };
+  // A node that is not there: say which address and why, not fetch's bare "fetch failed".
+  const call = (path: string, init: RequestInit = {}): Promise<Response> =>
+    fetch(`${base}${path}`, { headers, ...init }).catch((e: unknown) => {
+      const cause = (e as { cause?: { code?: string; message?: string } }).cause;
+      throw new Error(`cannot reach ${base} (${cause?.code ?? cause?.message ?? (e as Error).message})`);
+    });
   let res: Response;
   switch (command) {
     case 'get':
       need(1);
-      res = await fetch(`${base}/kv/${encodeKey(positionals[0]!)}${qs}`, { headers });
+      res = await call(`/kv/${encodeKey(positionals[0]!)}${qs}`);
       break;
     case 'put': {
       need(2);
       const value = positionals[1]!;
       headers['content-type'] = values['content-type'] ?? (looksLikeJson(value) ? 'application/json' : 'text/plain');
-      res = await fetch(`${base}/kv/${encodeKey(positionals[0]!)}${qs}`, { method: 'PUT', headers, body: value });
+      res = await call(`/kv/${encodeKey(positionals[0]!)}${qs}`, { method: 'PUT', body: value });
       break;
     }
     case 'del':
       need(1);
-      res = await fetch(`${base}/kv/${encodeKey(positionals[0]!)}${qs}`, { method: 'DELETE', headers });
+      res = await call(`/kv/${encodeKey(positionals[0]!)}${qs}`, { method: 'DELETE' });
       break;
     case 'status':
       need(0);
-      res = await fetch(`${base}/admin/status`, { headers });
+      res = await call('/admin/status');
       break;
     case 'ring':
       need(0);
-      res = await fetch(`${base}/admin/ring`, { headers });
+      res = await call('/admin/ring');
       break;
     default:
       throw new UsageError(`unknown command ${command}`);
