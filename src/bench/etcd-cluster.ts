@@ -88,12 +88,12 @@ export async function startEtcdCluster(basePort: number, members = 3): Promise<E
       ),
       early.failure,
     ]);
-    early.settle();
   } catch (e) {
-    early.settle();
     const logs = procs.map((p, i) => `--- ${names[i]}\n${p.tail()}`).join('\n');
     await stop();
     throw new Error(`etcd did not start: ${(e as Error).message}\n${logs}`);
+  } finally {
+    early.settle();
   }
   return {
     urls: names.map((_, i) => client(i)),

@@ -1,5 +1,4 @@
 import { parseArgs } from 'node:util';
-import { makeDir } from '../storage/make-dir.ts';
 import { isNodeId } from '../core/types.ts';
 import { DEFAULTS } from '../node/config.ts';
 import { startNode } from '../server/start-node.ts';
@@ -56,8 +55,8 @@ export async function runNode(argv: string[]): Promise<void> {
     .split(',')
     .map((s) => s.trim())
     .filter((s) => s.length > 0);
+  // (The storage makes the directory: LmdbStorage.open, with make-dir.ts.)
   const dataDir = fromEnv(values['data-dir'], 'DATA_DIR') ?? `data/${id}`;
-  makeDir(dataDir);
 
   const running = await startNode({
     host,

@@ -110,7 +110,7 @@ export function syncRecords(a: VersionedRecord | undefined, b: VersionedRecord |
   const fromA = out.length;
   for (const s of b.siblings) {
     // A dot `a` holds as a sibling is kept from `a` (b holds it too), so look only there.
-    if (!keptDot(out, fromA, s.dot) && !coversDot(a.context, s.dot)) out.push(s);
+    if (!dotAmong(out, fromA, s.dot) && !coversDot(a.context, s.dot)) out.push(s);
   }
   if (!inDotOrder(out)) out.sort(compareDots);
   const context = mergeVectors(a.context, b.context);
@@ -155,11 +155,11 @@ export function sameVersions(a: VersionedRecord | undefined, b: VersionedRecord 
 }
 
 function hasDot(r: VersionedRecord, dot: Dot): boolean {
-  return r.siblings.some((s) => s.dot.actor === dot.actor && s.dot.counter === dot.counter);
+  return dotAmong(r.siblings, r.siblings.length, dot);
 }
 
 /** Whether one of the first `n` siblings is named by `dot`. */
-function keptDot(siblings: readonly Sibling[], n: number, dot: Dot): boolean {
+function dotAmong(siblings: readonly Sibling[], n: number, dot: Dot): boolean {
   for (let i = 0; i < n; i++) if (siblings[i]!.dot.actor === dot.actor && siblings[i]!.dot.counter === dot.counter) return true;
   return false;
 }
