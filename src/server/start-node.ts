@@ -10,6 +10,7 @@ import type { NodeConfig } from '../node/config.ts';
 import { systemClock } from '../node/clock.ts';
 import type { PeerMessage } from '../node/peer-messages.ts';
 import { validatePeerMessage } from '../node/peer-messages.ts';
+import { decodeHotPayload, encodeHotFrame } from '../node/peer-wire.ts';
 import type { NodeId, PeerAddress } from '../core/types.ts';
 import { isNodeId } from '../core/types.ts';
 import { buildServer } from './http-server.ts';
@@ -69,6 +70,7 @@ export async function startNode(options: StartNodeOptions): Promise<RunningNode>
     host: options.host,
     port: options.peerPort ?? (options.port === 0 ? 0 : options.port + 1000),
     validate: validatePeerMessage,
+    binary: { encode: encodeHotFrame, decode: decodeHotPayload },
     ...(options.clusterSecret ? { clusterSecret: options.clusterSecret } : {}),
   });
   let bound: PeerAddress;

@@ -1,7 +1,8 @@
 import { C1, Packr, RESERVE_START_SPACE, Unpackr, type Options } from 'msgpackr';
 
 /**
- * Wire frames between nodes: a u32 big-endian payload length, then one msgpack value.
+ * Wire frames between nodes: a u32 big-endian payload length, then one msgpack value (or, for
+ * the few messages with a fixed layout, a binary payload: BINARY_PAYLOAD_MARK).
  * docs/PROTOCOL.md describes the messages; this file only knows bytes.
  */
 
@@ -13,6 +14,16 @@ export const FRAME_HEADER_BYTES = 4;
  * siblings and metadata; small enough that a garbage length cannot make us buffer gigabytes.
  */
 export const MAX_FRAME_BYTES_DEFAULT = 16 * 1024 * 1024;
+
+/**
+ * First byte of a payload that is not msgpack but a fixed binary layout (src/node/peer-wire.ts
+ * for the hot peer messages). 0xc1 is the one byte msgpack never uses, so no msgpack payload
+ * starts with it. A decoder given no `decodeBinary` treats such a payload as garbage.
+ */
+export const BINARY_PAYLOAD_MARK = 0xc1;
+
+/** Decodes one binary payload `src[start, end)`; throws FrameError when it is not valid. */
+export type BinaryPayloadDecoder = (src: Buffer, start: number, end: number) => unknown;
 
 /** Raised for any byte sequence that is not a valid frame; never any other exception. */
 export class FrameError extends Error {
@@ -113,9 +124,11 @@ export class FrameDecoder {
   /** Payload length of the frame whose header was read, or -1 while awaiting a header. */
   private payloadBytes = -1;
   private failure: FrameError | null = null;
+  private readonly decodeBinary: BinaryPayloadDecoder | null;
 
-  constructor(options: { maxFrameBytes?: number } = {}) {
+  constructor(options: { maxFrameBytes?: number; decodeBinary?: BinaryPayloadDecoder } = {}) {
     this.maxFrameBytes = options.maxFrameBytes ?? MAX_FRAME_BYTES_DEFAULT;
+    this.decodeBinary = options.decodeBinary ?? null;
   }
 
   /** Bytes received but not yet returned as messages. */
@@ -158,7 +171,8 @@ export class FrameDecoder {
       const length = this.payloadBytes;
       const [src, at] = this.take(length);
       this.payloadBytes = -1;
-      out.push(decodePayload(src, at, at + length));
+      const binary = this.decodeBinary !== null && src[at] === BINARY_PAYLOAD_MARK;
+      out.push(binary ? this.decodeBinary!(src, at, at + length) : decodePayload(src, at, at + length));
     }
   }
 

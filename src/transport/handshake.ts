@@ -9,8 +9,11 @@ import { isNodeId, type NodeId } from '../core/types.ts';
  * to the claimed id, so a recorded hello cannot be replayed on another connection.
  */
 
-/** Protocol version spoken on peer connections. */
-export const PEER_PROTOCOL = 2;
+/**
+ * Protocol version spoken on peer connections. 3: `get`, `get-r`, `put` and `put-r` travel in
+ * fixed binary layouts (src/node/peer-wire.ts); 2: records as their stored bytes.
+ */
+export const PEER_PROTOCOL = 3;
 
 /** Bytes of the random nonce a challenge carries. */
 export const NONCE_BYTES = 32;

@@ -1,6 +1,6 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { isNodeId, type NodeId, type PeerAddress } from '../core/types.ts';
-import { encodeFrame, FrameDecoder, FrameError, MAX_FRAME_BYTES_DEFAULT } from './frame-codec.ts';
+import { encodeFrame, FrameDecoder, FrameError, FRAME_HEADER_BYTES, MAX_FRAME_BYTES_DEFAULT, type BinaryPayloadDecoder } from './frame-codec.ts';
 import { checkHello, makeChallenge } from './handshake.ts';
 import { PeerLink } from './peer-link.ts';
 import type { Transport } from './transport.ts';
@@ -14,6 +14,11 @@ export interface TcpTransportOptions<M> {
   readonly port: number;
   /** Turns a decoded value into a message, or throws; every inbound message passes it. */
   readonly validate: (value: unknown) => M;
+  /**
+   * Fixed binary layouts for some messages (frame-codec.ts BINARY_PAYLOAD_MARK): `encode` returns
+   * a whole frame, or null to send the message as msgpack; `decode` reads such a payload back.
+   */
+  readonly binary?: { readonly encode: (message: M) => Buffer | null; readonly decode: BinaryPayloadDecoder };
   /** When set, peers must prove they know it (HMAC challenge) or are refused. */
   readonly clusterSecret?: string;
   readonly maxFrameBytes?: number;
@@ -127,7 +132,11 @@ export class TcpTransport<M> implements Transport<M> {
     if (link === undefined || !link.reachable || !link.hasRoom(0)) return false;
     let frame: Buffer;
     try {
-      frame = encodeFrame(message, this.maxFrameBytes);
+      const binary = this.options.binary?.encode(message) ?? null;
+      if (binary !== null && binary.length - FRAME_HEADER_BYTES > this.maxFrameBytes) {
+        throw new FrameError(`frame of ${binary.length - FRAME_HEADER_BYTES} bytes exceeds maxFrameBytes ${this.maxFrameBytes}`);
+      }
+      frame = binary ?? encodeFrame(message, this.maxFrameBytes);
     } catch (e) {
       this.emit({ type: 'unsendable', peer: to, reason: e instanceof Error ? e.message : String(e) });
       return false;
@@ -184,7 +193,9 @@ export class TcpTransport<M> implements Transport<M> {
     const conn: InboundConnection = {
       socket,
       remote: `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`,
-      decoder: new FrameDecoder({ maxFrameBytes: this.maxFrameBytes }),
+      decoder: new FrameDecoder(
+        this.options.binary === undefined ? { maxFrameBytes: this.maxFrameBytes } : { maxFrameBytes: this.maxFrameBytes, decodeBinary: this.options.binary.decode },
+      ),
       nonce: challenge?.nonce ?? null,
       from: null,
       timer: null,

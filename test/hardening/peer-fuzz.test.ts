@@ -1,5 +1,7 @@
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { PeerMessage } from '../../src/node/peer-messages.ts';
+import { encodeHotFrame } from '../../src/node/peer-wire.ts';
 import { encodeFrame } from '../../src/transport/frame-codec.ts';
 import { PEER_PROTOCOL } from '../../src/transport/handshake.ts';
 import { startTestCluster, waitFor, type TestCluster } from '../helpers/in-process-cluster.ts';
@@ -99,9 +101,15 @@ function plausible(rng: Rng): Record<string, unknown> {
   return m;
 }
 
+/** Frames sent in a binary layout, so the run can show it sent some. */
+let hotFrames = 0;
+
 function frameOf(rng: Rng, value: unknown): Buffer {
   try {
-    return Buffer.from(encodeFrame(value));
+    // A third go in the hot messages' binary layouts (peer-wire.ts) when they have one.
+    const hot = rng.chance(0.33) ? encodeHotFrame(value as PeerMessage) : null;
+    if (hot !== null) hotFrames++;
+    return Buffer.from(hot ?? encodeFrame(value));
   } catch {
     return Buffer.from(encodeFrame({ t: 'x' }));
   }
@@ -171,8 +179,9 @@ describe('hostile peer frames against a live node', () => {
     };
     await Promise.all(Array.from({ length: 16 }, worker));
     const seconds = (performance.now() - startedMs) / 1000;
-    console.log(`peer fuzz seed=${seed}: ${frames} frames in ${sessions} connections in ${seconds.toFixed(1)} s; ${tally}`);
+    console.log(`peer fuzz seed=${seed}: ${frames} frames (${hotFrames} binary) in ${sessions} connections in ${seconds.toFixed(1)} s; ${tally}`);
     expect(frames).toBeGreaterThanOrEqual(FRAMES);
+    expect(hotFrames).toBeGreaterThan(100);
 
     // The node and its real peers: healthy, all up for each other, data intact, writes replicate.
     for (let i = 0; i < 3; i++) expect((await fetch(`${c.url(i)}/health`)).status).toBe(200);
