@@ -15,6 +15,7 @@ import type { Clock } from './clock.ts';
 import type { NodeConfig } from './config.ts';
 import type { ForwardedWrite, PeerMessage } from './peer-messages.ts';
 import { errorFromWire, errorToWire } from './peer-messages.ts';
+import { ReplyTable } from './reply-table.ts';
 import { decodeRecord, encodeRecord, recordFromPeer, recordFromWire, recordToWire, sameBytes } from './record-codec.ts';
 import type { WireRecord } from './record-codec.ts';
 import { dataKey, dataRange, keyOfDataKey, META_TABLE, DATA_TABLE, VIEW_META_KEY, DOC_TABLES_TABLE } from './storage-layout.ts';
@@ -153,7 +154,8 @@ export class KvNode {
   #delivering = new Set<NodeId>();
   #view: ClusterView;
   #nextRequestId = 1;
-  readonly #pending = new Map<number, (from: NodeId, m: PeerMessage) => void>();
+  /** Reply handlers by request id; not a Map (reply-table.ts says why). */
+  readonly #pending = new ReplyTable<(from: NodeId, m: PeerMessage) => void>();
   #gossipTimer: unknown = null;
   #gossipRounds = 0;
   #seedsHeard = new Set<NodeId>();
@@ -233,8 +235,7 @@ export class KvNode {
     this.handoff.close();
     if (this.#gossipTimer !== null) this.#clock.clearTimeout(this.#gossipTimer);
     if (this.#hintTimer !== null) this.#clock.clearTimeout(this.#hintTimer);
-    for (const [, reply] of this.#pending) reply(this.id, { t: 'put-r', id: 0, err: { code: 'KV_UNAVAILABLE', message: 'node shutting down' } });
-    this.#pending.clear();
+    for (const reply of this.#pending.drain()) reply(this.id, { t: 'put-r', id: 0, err: { code: 'KV_UNAVAILABLE', message: 'node shutting down' } });
     for (const ext of this.#attached) await ext.close();
     await this.#transport.close();
     await this.#saveCleanShutdown();
