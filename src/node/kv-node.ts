@@ -15,7 +15,7 @@ import type { Clock } from './clock.ts';
 import type { NodeConfig } from './config.ts';
 import type { ForwardedWrite, PeerMessage } from './peer-messages.ts';
 import { errorFromWire, errorToWire } from './peer-messages.ts';
-import { ReplyTable } from './reply-table.ts';
+import { ChurnTable } from './churn-table.ts';
 import { decodeRecord, encodeRecord, recordFromPeer, recordFromWire, recordToWire, sameBytes } from './record-codec.ts';
 import type { WireRecord } from './record-codec.ts';
 import { dataKey, dataRange, keyOfDataKey, META_TABLE, DATA_TABLE, VIEW_META_KEY, DOC_TABLES_TABLE } from './storage-layout.ts';
@@ -154,8 +154,8 @@ export class KvNode {
   #delivering = new Set<NodeId>();
   #view: ClusterView;
   #nextRequestId = 1;
-  /** Reply handlers by request id; not a Map (reply-table.ts says why). */
-  readonly #pending = new ReplyTable<(from: NodeId, m: PeerMessage) => void>();
+  /** Reply handlers by request id; not a Map (churn-table.ts says why). */
+  readonly #pending = new ChurnTable<number, (from: NodeId, m: PeerMessage) => void>();
   #gossipTimer: unknown = null;
   #gossipRounds = 0;
   #seedsHeard = new Set<NodeId>();
@@ -167,7 +167,8 @@ export class KvNode {
   readonly #changeListeners: LocalChangeListener[] = [];
   readonly #extensions = new Map<string, (from: NodeId, m: PeerMessage) => void>();
   readonly #attached: NodeExtension[] = [];
-  readonly #inflight = new Map<string, Promise<void>>();
+  /** The newest write in flight by storage key, until durable; not a Map (churn-table.ts). */
+  readonly #inflight = new ChurnTable<string, Promise<void>>();
   /** Which idempotency key recent table dots applied, for reads of concurrent replicas. */
   readonly #recentDots = new RecentDots();
 

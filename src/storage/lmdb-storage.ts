@@ -90,7 +90,13 @@ export class LmdbStorage implements Storage {
   /** Tables looked up and found missing, so reads of them don't reopen the DBI every time. */
   private readonly missing = new Set<string>();
   private readonly pending = new PendingWrites();
-  private readonly inFlight = new Set<Promise<void>>();
+  /**
+   * Writes called and not settled, which `close` waits for: a count and the waiters, not a Set of
+   * promises (a collection every write adds to and removes from makes V8 promote every write's
+   * state: src/node/churn-table.ts).
+   */
+  private inFlight = 0;
+  private whenIdle: (() => void)[] = [];
   /** Writes durable in the log and not yet in LMDB, in log order. */
   private unapplied: Unapplied[] = [];
   private unappliedOps = 0;
@@ -201,21 +207,28 @@ export class LmdbStorage implements Storage {
     this.backlogBytes += bytes;
     // One log record per write: it is replayed whole or not at all, so each write stays atomic.
     // (Leaves `inFlight` in its own callbacks: one promise per write, not a `finally` more.)
-    const tracked: Promise<void> = this.log.append(record).then(
+    this.inFlight++;
+    return this.log.append(record).then(
       (end) => {
-        this.inFlight.delete(tracked);
+        this.settled();
         this.logged({ seq, copies, end, bytes });
         this.scheduleCheckpoint();
       },
       (e: unknown) => {
-        this.inFlight.delete(tracked);
+        this.settled();
         this.pending.drop(seq, copies);
         this.backlogBytes -= bytes;
         throw new StorageIoError('lmdb: write-ahead log append failed', e);
       },
     );
-    this.inFlight.add(tracked);
-    return tracked;
+  }
+
+  /** One write settled; when none is left, wake whoever waits (close). */
+  private settled(): void {
+    if (--this.inFlight > 0) return;
+    const waiters = this.whenIdle;
+    this.whenIdle = [];
+    for (const wake of waiters) wake();
   }
 
   /** A write is in the log (in overlay and backlog already): it waits for a checkpoint. */
@@ -333,7 +346,7 @@ export class LmdbStorage implements Storage {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await Promise.allSettled([...this.inFlight]);
+    if (this.inFlight > 0) await new Promise<void>((resolve) => this.whenIdle.push(resolve));
     if (this.checkpointTimer !== null) clearTimeout(this.checkpointTimer);
     this.checkpointTimer = null;
     await this.checkpointing;
