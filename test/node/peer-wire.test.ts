@@ -143,6 +143,36 @@ describe('peer wire through TcpTransport', () => {
     await Promise.all(open.splice(0).map((t) => t.close()));
   });
 
+  it('refuses to send a binary frame over maxFrameBytes, as it does a msgpack one', async () => {
+    const events: string[] = [];
+    const a = new TcpTransport<PeerMessage>({
+      self: 'a',
+      host: '127.0.0.1',
+      port: 0,
+      validate: validatePeerMessage,
+      maxFrameBytes: 1024,
+      binary: { encode: encodeHotFrame, decode: decodeHotPayload },
+      onEvent: (e) => events.push(e.type === 'unsendable' ? `unsendable: ${e.reason}` : e.type),
+    });
+    const b = new TcpTransport<PeerMessage>({
+      self: 'b',
+      host: '127.0.0.1',
+      port: 0,
+      validate: validatePeerMessage,
+    });
+    open.push(a, b);
+    a.setPeer('b', await b.listen());
+    expect(a.send('b', { t: 'put', id: 1, key: 'k', rec: Buffer.alloc(2000), ack: true })).toBe(
+      false,
+    );
+    expect(a.send('b', { t: 'put', id: 2, key: 'k', rec: Buffer.alloc(900), ack: true })).toBe(
+      true,
+    );
+    expect(events.filter((e) => e.startsWith('unsendable'))).toEqual([
+      expect.stringMatching(/exceeds maxFrameBytes 1024/),
+    ]);
+  });
+
   it('delivers hot and msgpack messages in order, validated', async () => {
     const make = (self: string): TcpTransport<PeerMessage> => {
       const t = new TcpTransport<PeerMessage>({
