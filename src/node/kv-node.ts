@@ -155,7 +155,7 @@ export class KvNode {
   #view: ClusterView;
   #nextRequestId = 1;
   /** Reply handlers by request id; not a Map (churn-table.ts says why). */
-  readonly #pending = new ChurnTable<number, (from: NodeId, m: PeerMessage) => void>();
+  readonly #pending = new ChurnTable<(from: NodeId, m: PeerMessage) => void>();
   #gossipTimer: unknown = null;
   #gossipRounds = 0;
   #seedsHeard = new Set<NodeId>();
@@ -167,8 +167,7 @@ export class KvNode {
   readonly #changeListeners: LocalChangeListener[] = [];
   readonly #extensions = new Map<string, (from: NodeId, m: PeerMessage) => void>();
   readonly #attached: NodeExtension[] = [];
-  /** The newest write in flight by storage key, until durable; not a Map (churn-table.ts). */
-  readonly #inflight = new ChurnTable<string, Promise<void>>();
+  readonly #inflight = new Map<string, Promise<void>>();
   /** Which idempotency key recent table dots applied, for reads of concurrent replicas. */
   readonly #recentDots = new RecentDots();
 
