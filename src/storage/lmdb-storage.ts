@@ -207,8 +207,9 @@ export class LmdbStorage implements Storage {
     this.backlogBytes += bytes;
     // One log record per write: it is replayed whole or not at all, so each write stays atomic.
     // (Leaves `inFlight` in its own callbacks: one promise per write, not a `finally` more.)
+    const appended = this.log.append(record);
     this.inFlight++;
-    return this.log.append(record).then(
+    return appended.then(
       (end) => {
         this.settled();
         this.logged({ seq, copies, end, bytes });

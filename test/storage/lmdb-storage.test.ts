@@ -78,6 +78,17 @@ describe('LmdbStorage', () => {
     return s;
   }
 
+  it('close waits for the writes still in flight: each resolves and is there after reopening', async () => {
+    const path = await dir();
+    const s = LmdbStorage.open({ path });
+    const writes = Array.from({ length: 50 }, (_, i) => s.write([put('t', `k${i}`, `v${i}`)]));
+    await s.close(); // called at once, with every write still queued for the log
+    const outcomes = await Promise.allSettled(writes);
+    expect(outcomes.filter((o) => o.status === 'rejected')).toEqual([]);
+    const again = open(path);
+    for (let i = 0; i < 50; i++) expect(text(again.get('t', `k${i}`))).toBe(`v${i}`);
+  });
+
   it('[ST1] every write acknowledged before kill -9 survives, value for value', async () => {
     const path = await dir();
     const ackTarget = 2000;
