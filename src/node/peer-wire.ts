@@ -52,22 +52,9 @@ type WellFormed = string & { isWellFormed(): boolean };
  */
 export function encodeHotFrame(m: PeerMessage): Buffer | null {
   switch (m.t) {
-    case 'get': {
+    case 'get':
       if (m.dots !== undefined) return null;
-      const keyBytes = keyLength(m.key);
-      const hintBytes = m.hint === undefined ? 0 : hintLength(m.hint);
-      if (keyBytes < 0 || hintBytes < 0 || !isWireId(m.id)) return null;
-      const frame = start(
-        GET,
-        m.id,
-        BODY_AT + 2 + keyBytes + (m.hint === undefined ? 0 : 1 + hintBytes),
-      );
-      frame[FRAME_HEADER_BYTES + FLAGS_AT] =
-        (m.view === true ? FLAG_VIEW : 0) | (m.hint === undefined ? 0 : FLAG_HINT);
-      const at = writeKey(frame, FRAME_HEADER_BYTES + BODY_AT, m.key, keyBytes);
-      if (m.hint !== undefined) writeHint(frame, at, m.hint, hintBytes);
-      return frame;
-    }
+      return keyedFrame(GET, m.id, m.key, m.hint, m.view === true ? FLAG_VIEW : 0, 0);
     case 'get-r': {
       if (m.err !== undefined || !isWireId(m.id)) return null;
       const frame = start(GET_R, m.id, BODY_AT + (m.rec === null ? 0 : m.rec.length));
@@ -76,16 +63,9 @@ export function encodeHotFrame(m: PeerMessage): Buffer | null {
       return frame;
     }
     case 'put': {
-      const keyBytes = keyLength(m.key);
-      const hintBytes = m.hint === undefined ? 0 : hintLength(m.hint);
-      if (keyBytes < 0 || hintBytes < 0 || !isWireId(m.id)) return null;
-      const head = BODY_AT + 2 + keyBytes + (m.hint === undefined ? 0 : 1 + hintBytes);
-      const frame = start(PUT, m.id, head + m.rec.length);
-      frame[FRAME_HEADER_BYTES + FLAGS_AT] =
-        (m.ack ? FLAG_ACK : 0) | (m.hint === undefined ? 0 : FLAG_HINT);
-      let at = writeKey(frame, FRAME_HEADER_BYTES + BODY_AT, m.key, keyBytes);
-      if (m.hint !== undefined) at = writeHint(frame, at, m.hint, hintBytes);
-      frame.set(m.rec, at);
+      const frame = keyedFrame(PUT, m.id, m.key, m.hint, m.ack ? FLAG_ACK : 0, m.rec.length);
+      if (frame === null) return null;
+      frame.set(m.rec, frame.length - m.rec.length);
       return frame;
     }
     case 'put-r':
@@ -93,6 +73,29 @@ export function encodeHotFrame(m: PeerMessage): Buffer | null {
     default:
       return null;
   }
+}
+
+/**
+ * A `get` or `put` frame with its id, `flags` (plus FLAG_HINT when there is a hint), key and hint
+ * written, `tailBytes` left for the caller at the end; null when the id, key or hint cannot travel.
+ */
+function keyedFrame(
+  type: number,
+  id: number,
+  key: string,
+  hint: string | undefined,
+  flags: number,
+  tailBytes: number,
+): Buffer | null {
+  const keyBytes = utf8Length(key, KEY_BYTES_MAX);
+  const hintBytes = hint === undefined ? 0 : utf8Length(hint, HINT_BYTES_MAX);
+  if (keyBytes < 0 || hintBytes < 0 || !isWireId(id)) return null;
+  const hintPart = hint === undefined ? 0 : 1 + hintBytes;
+  const frame = start(type, id, BODY_AT + 2 + keyBytes + hintPart + tailBytes);
+  frame[FRAME_HEADER_BYTES + FLAGS_AT] = hint === undefined ? flags : flags | FLAG_HINT;
+  const at = writeText(frame, FRAME_HEADER_BYTES + BODY_AT, key, keyBytes, 2);
+  if (hint !== undefined) writeText(frame, at, hint, hintBytes, 1);
+  return frame;
 }
 
 /**
@@ -117,13 +120,13 @@ export function decodeHotPayload(src: Buffer, startAt: number, end: number): Pee
     case GET: {
       if ((flags & ~(FLAG_VIEW | FLAG_HINT)) !== 0)
         throw new FrameError('binary frame: unknown get flags');
-      const key = readKey(src, body, end);
+      const key = readText(src, body, end, 2, 'key');
       const view = (flags & FLAG_VIEW) !== 0;
       if ((flags & FLAG_HINT) === 0) {
         if (cursor !== end) throw new FrameError('binary frame: get has trailing bytes');
         return view ? { t: 'get', id, key, view: true } : { t: 'get', id, key };
       }
-      const hint = readHint(src, cursor, end);
+      const hint = readText(src, cursor, end, 1, 'hint');
       if (cursor !== end) throw new FrameError('binary frame: get has trailing bytes');
       // Hints are node ids; the transport's validation checks them like any other.
       return view ? { t: 'get', id, key, hint, view: true } : { t: 'get', id, key, hint };
@@ -139,11 +142,11 @@ export function decodeHotPayload(src: Buffer, startAt: number, end: number): Pee
     case PUT: {
       if ((flags & ~(FLAG_ACK | FLAG_HINT)) !== 0)
         throw new FrameError('binary frame: unknown put flags');
-      const key = readKey(src, body, end);
+      const key = readText(src, body, end, 2, 'key');
       const ack = (flags & FLAG_ACK) !== 0;
       if ((flags & FLAG_HINT) === 0)
         return { t: 'put', id, key, rec: Buffer.from(src.subarray(cursor, end)), ack };
-      const hint = readHint(src, cursor, end);
+      const hint = readText(src, cursor, end, 1, 'hint');
       return { t: 'put', id, key, rec: Buffer.from(src.subarray(cursor, end)), ack, hint };
     }
     default:
@@ -155,17 +158,11 @@ function isWireId(id: number): boolean {
   return Number.isInteger(id) && id >= 0 && id <= ID_MAX;
 }
 
-/** UTF-8 bytes of `key`, or -1 when it cannot travel in the layout. */
-function keyLength(key: string): number {
-  if (!(key as WellFormed).isWellFormed()) return -1;
-  const bytes = Buffer.byteLength(key);
-  return bytes <= KEY_BYTES_MAX ? bytes : -1;
-}
-
-function hintLength(hint: string): number {
-  if (!(hint as WellFormed).isWellFormed()) return -1;
-  const bytes = Buffer.byteLength(hint);
-  return bytes <= HINT_BYTES_MAX ? bytes : -1;
+/** UTF-8 bytes of `text`, or -1 when it cannot travel: over `max`, or not well-formed UTF-16. */
+function utf8Length(text: string, max: number): number {
+  if (!(text as WellFormed).isWellFormed()) return -1;
+  const bytes = Buffer.byteLength(text);
+  return bytes <= max ? bytes : -1;
 }
 
 /** A frame of `payloadBytes` with its length, mark, type and id written. */
@@ -178,33 +175,27 @@ function start(type: number, id: number, payloadBytes: number): Buffer {
   return frame;
 }
 
-function writeKey(frame: Buffer, at: number, key: string, bytes: number): number {
-  frame.writeUInt16BE(bytes, at);
-  frame.write(key, at + 2, bytes, 'utf8');
-  return at + 2 + bytes;
+/** Writes `text` (`bytes` of UTF-8) after its length in `prefixBytes` bytes; returns the end. */
+function writeText(
+  frame: Buffer,
+  at: number,
+  text: string,
+  bytes: number,
+  prefixBytes: number,
+): number {
+  frame.writeUIntBE(bytes, at, prefixBytes);
+  frame.write(text, at + prefixBytes, bytes, 'utf8');
+  return at + prefixBytes + bytes;
 }
 
-function writeHint(frame: Buffer, at: number, hint: string, bytes: number): number {
-  frame[at] = bytes;
-  frame.write(hint, at + 1, bytes, 'utf8');
-  return at + 1 + bytes;
-}
-
-/** Where the last readKey / readHint stopped (a module variable: no tuple per message). */
+/** Where the last readText stopped (a module variable: no tuple per message). */
 let cursor = 0;
 
-function readKey(src: Buffer, at: number, end: number): string {
-  if (at + 2 > end) throw new FrameError('binary frame: truncated key');
-  const bytes = src.readUInt16BE(at);
-  cursor = at + 2 + bytes;
-  if (cursor > end) throw new FrameError('binary frame: truncated key');
-  return src.toString('utf8', at + 2, cursor);
-}
-
-function readHint(src: Buffer, at: number, end: number): string {
-  if (at + 1 > end) throw new FrameError('binary frame: truncated hint');
-  const bytes = src[at]!;
-  cursor = at + 1 + bytes;
-  if (cursor > end) throw new FrameError('binary frame: truncated hint');
-  return src.toString('utf8', at + 1, cursor);
+/** Reads a text written by writeText; sets `cursor` after it. */
+function readText(src: Buffer, at: number, end: number, prefixBytes: number, what: string): string {
+  if (at + prefixBytes > end) throw new FrameError(`binary frame: truncated ${what}`);
+  const bytes = src.readUIntBE(at, prefixBytes);
+  cursor = at + prefixBytes + bytes;
+  if (cursor > end) throw new FrameError(`binary frame: truncated ${what}`);
+  return src.toString('utf8', at + prefixBytes, cursor);
 }

@@ -60,6 +60,13 @@ const MSGPACK_OPTIONS: Options & { skipValues: unknown[] } = {
 const packr = new Packr(MSGPACK_OPTIONS);
 const unpackr = new Unpackr(MSGPACK_OPTIONS);
 
+/** Throws FrameError when a payload of `payloadBytes` is over the bound (every frame, both ways). */
+export function checkFrameBytes(payloadBytes: number, maxFrameBytes: number): void {
+  if (payloadBytes > maxFrameBytes) {
+    throw new FrameError(`frame of ${payloadBytes} bytes exceeds maxFrameBytes ${maxFrameBytes}`);
+  }
+}
+
 /**
  * Encode one message as a whole frame. The payload is written straight after 4 reserved
  * bytes of msgpackr's pooled buffer, so the frame costs no extra copy.
@@ -67,9 +74,7 @@ const unpackr = new Unpackr(MSGPACK_OPTIONS);
 export function encodeFrame(message: unknown, maxFrameBytes: number = MAX_FRAME_BYTES_DEFAULT): Buffer {
   const frame = packr.pack(message, RESERVE_START_SPACE | FRAME_HEADER_BYTES);
   const payloadBytes = frame.length - FRAME_HEADER_BYTES;
-  if (payloadBytes > maxFrameBytes) {
-    throw new FrameError(`frame of ${payloadBytes} bytes exceeds maxFrameBytes ${maxFrameBytes}`);
-  }
+  checkFrameBytes(payloadBytes, maxFrameBytes);
   frame.writeUInt32BE(payloadBytes, 0);
   return frame;
 }
@@ -162,17 +167,15 @@ export class FrameDecoder {
         const [src, at] = this.take(FRAME_HEADER_BYTES);
         const length = src.readUInt32BE(at);
         if (length === 0) throw new FrameError('empty frame');
-        if (length > this.maxFrameBytes) {
-          throw new FrameError(`frame of ${length} bytes exceeds maxFrameBytes ${this.maxFrameBytes}`);
-        }
+        checkFrameBytes(length, this.maxFrameBytes);
         this.payloadBytes = length;
       }
       if (this.bufferedBytes < this.payloadBytes) return;
       const length = this.payloadBytes;
       const [src, at] = this.take(length);
       this.payloadBytes = -1;
-      const binary = this.decodeBinary !== null && src[at] === BINARY_PAYLOAD_MARK;
-      out.push(binary ? this.decodeBinary!(src, at, at + length) : decodePayload(src, at, at + length));
+      const decodeBinary = src[at] === BINARY_PAYLOAD_MARK ? this.decodeBinary : null;
+      out.push(decodeBinary !== null ? decodeBinary(src, at, at + length) : decodePayload(src, at, at + length));
     }
   }
 

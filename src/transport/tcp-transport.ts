@@ -1,6 +1,6 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { isNodeId, type NodeId, type PeerAddress } from '../core/types.ts';
-import { encodeFrame, FrameDecoder, FrameError, FRAME_HEADER_BYTES, MAX_FRAME_BYTES_DEFAULT, type BinaryPayloadDecoder } from './frame-codec.ts';
+import { checkFrameBytes, encodeFrame, FrameDecoder, FrameError, FRAME_HEADER_BYTES, MAX_FRAME_BYTES_DEFAULT, type BinaryPayloadDecoder } from './frame-codec.ts';
 import { checkHello, makeChallenge } from './handshake.ts';
 import { PeerLink } from './peer-link.ts';
 import type { Transport } from './transport.ts';
@@ -133,9 +133,7 @@ export class TcpTransport<M> implements Transport<M> {
     let frame: Buffer;
     try {
       const binary = this.options.binary?.encode(message) ?? null;
-      if (binary !== null && binary.length - FRAME_HEADER_BYTES > this.maxFrameBytes) {
-        throw new FrameError(`frame of ${binary.length - FRAME_HEADER_BYTES} bytes exceeds maxFrameBytes ${this.maxFrameBytes}`);
-      }
+      if (binary !== null) checkFrameBytes(binary.length - FRAME_HEADER_BYTES, this.maxFrameBytes);
       frame = binary ?? encodeFrame(message, this.maxFrameBytes);
     } catch (e) {
       this.emit({ type: 'unsendable', peer: to, reason: e instanceof Error ? e.message : String(e) });
