@@ -1,5 +1,5 @@
 import type { VersionVector } from './version-vector.ts';
-import { parseVector } from './version-vector.ts';
+import { parseVector, sortedActors } from './version-vector.ts';
 import { KvError } from './errors.ts';
 
 /**
@@ -13,10 +13,13 @@ const FORMAT = '1';
 export const CONTEXT_CHARS_MAX = 8192;
 
 export function encodeContext(vv: VersionVector): string {
-  const parts = Object.keys(vv)
-    .sort()
-    .map((k) => `${k}:${vv[k]}`);
-  return base64UrlEncode(`${FORMAT}|${parts.join(',')}`);
+  // Every read and write answers with a context, so this is on the hot path: built without
+  // map/join or the built-in sort's work arrays.
+  const actors = sortedActors(vv);
+  let text = FORMAT + '|';
+  for (let i = 0; i < actors.length; i++)
+    text += (i === 0 ? '' : ',') + actors[i]! + ':' + vv[actors[i]!]!;
+  return base64UrlEncode(text);
 }
 
 /** Decodes a client-supplied context; throws KV_BAD_REQUEST on anything malformed. */
@@ -45,27 +48,41 @@ export function decodeContext(context: string): VersionVector {
   return vv;
 }
 
-/** Printable ASCII only: every context text, since node ids are ASCII (NODE_ID_PATTERN). */
-const ASCII_TEXT = /^[\x20-\x7e]*$/;
+/** Whether every character is ASCII: then a text is its own UTF-8 and Latin-1 byte string. */
+function isAscii(text: string): boolean {
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) >= 0x80) return false;
+  return true;
+}
 
 function base64UrlEncode(text: string): string {
-  // The ASCII text of a context is its own Latin-1 byte string: no UTF-8 pass needed (every read
-  // and write answers with a context, so this is on the hot path).
-  if (ASCII_TEXT.test(text)) return btoa(text).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
-  const bytes = new TextEncoder().encode(text);
-  let bin = '';
-  for (const b of bytes) bin += String.fromCharCode(b);
-  return btoa(bin).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+  // Node ids are ASCII (NODE_ID_PATTERN), so a context's text is its own byte string: no UTF-8
+  // pass, and each replacement only when there is something to replace (hot path).
+  let bin = text;
+  if (!isAscii(text)) {
+    bin = '';
+    for (const b of new TextEncoder().encode(text)) bin += String.fromCharCode(b);
+  }
+  let b64 = btoa(bin);
+  let end = b64.length;
+  while (end > 0 && b64.charCodeAt(end - 1) === 0x3d) end--; // '='
+  if (end < b64.length) b64 = b64.slice(0, end);
+  if (b64.includes('+')) b64 = b64.replaceAll('+', '-');
+  if (b64.includes('/')) b64 = b64.replaceAll('/', '_');
+  return b64;
 }
 
 function base64UrlDecode(text: string): string {
-  const b64 = text.replace(/-/g, '+').replace(/_/g, '/');
+  let b64 = text;
+  if (b64.includes('-')) b64 = b64.replaceAll('-', '+');
+  if (b64.includes('_')) b64 = b64.replaceAll('_', '/');
+  if (b64.length % 4 !== 0) b64 += '==='.slice(0, 4 - (b64.length % 4));
   let bin: string;
   try {
-    bin = atob(b64 + '='.repeat((4 - (b64.length % 4)) % 4));
+    bin = atob(b64);
   } catch {
     throw new KvError('KV_BAD_REQUEST', 'invalid context: not base64url', { field: 'X-Context' });
   }
+  if (isAscii(bin)) return bin;
   const bytes = new Uint8Array(bin.length);
   for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
   return new TextDecoder('utf-8', { fatal: false }).decode(bytes);

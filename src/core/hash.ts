@@ -73,6 +73,19 @@ export function murmur3x86x128(
   seed = 0,
   len = bytes.length,
 ): [number, number, number, number] {
+  murmurInto(bytes, seed, len);
+  return [murmurOut[0]!, murmurOut[1]!, murmurOut[2]!, murmurOut[3]!];
+}
+
+/**
+ * Where `murmurInto` leaves h1..h4. Why not return them: an array per hash, and its iterator
+ * when destructured, were a fifth of what a write allocates on the hot path (keys are hashed
+ * for placement and the Merkle digests several times per write; V8's sampling heap profiler).
+ */
+const murmurOut = new Uint32Array(4);
+
+/** MurmurHash3_x86_128 of `bytes[0, len)` with `seed`, into `murmurOut`. */
+function murmurInto(bytes: Uint8Array, seed: number, len: number): void {
   const blockEnd = len - (len % 16);
   let h1 = seed >>> 0;
   let h2 = h1;
@@ -154,13 +167,19 @@ export function murmur3x86x128(
   h2 = (h2 + h1) | 0;
   h3 = (h3 + h1) | 0;
   h4 = (h4 + h1) | 0;
-  return [h1 >>> 0, h2 >>> 0, h3 >>> 0, h4 >>> 0];
+  murmurOut[0] = h1;
+  murmurOut[1] = h2;
+  murmurOut[2] = h3;
+  murmurOut[3] = h4;
 }
 
-/** The 64-bit hash of some bytes: the first 64 bits of MurmurHash3 x86_128, seed 0. */
-export function hash64(bytes: Uint8Array): Hash64 {
-  const [h1, h2] = murmur3x86x128(bytes, 0);
-  return { hi: h2, lo: h1 };
+/**
+ * The 64-bit hash of some bytes: the first 64 bits of MurmurHash3 x86_128, seed 0. `len`
+ * hashes a prefix (a reused buffer).
+ */
+export function hash64(bytes: Uint8Array, len = bytes.length): Hash64 {
+  murmurInto(bytes, 0, len);
+  return { hi: murmurOut[1]!, lo: murmurOut[0]! };
 }
 
 /**
@@ -172,8 +191,24 @@ const scratch = new Uint8Array(keyScratchBytes);
 
 /** The 64-bit hash of a key's UTF-8 bytes (the same as `hash64(utf8(key))`). */
 export function keyHash(key: string): Hash64 {
+  keyHashInto(key);
+  return { hi: murmurOut[1]!, lo: murmurOut[0]! };
+}
+
+/** The high half of `keyHash(key)`, without allocating: all that placement needs. */
+export function keyHashHi(key: string): number {
+  keyHashInto(key);
+  return murmurOut[1]!;
+}
+
+/** The hash of a key's UTF-8 bytes, into `murmurOut`. */
+function keyHashInto(key: string): void {
   const units = key.length;
-  if (units * 3 > keyScratchBytes) return hash64(utf8(key));
+  if (units * 3 > keyScratchBytes) {
+    const bytes = utf8(key);
+    murmurInto(bytes, 0, bytes.length);
+    return;
+  }
   // Keys are mostly ASCII: copy those directly; TextEncoder costs ~3× the hash itself.
   let i = 0;
   for (; i < units; i++) {
@@ -181,9 +216,7 @@ export function keyHash(key: string): Hash64 {
     if (c >= 0x80) break;
     scratch[i] = c;
   }
-  const len = i === units ? units : encoder.encodeInto(key, scratch).written;
-  const [h1, h2] = murmur3x86x128(scratch, 0, len);
-  return { hi: h2, lo: h1 };
+  murmurInto(scratch, 0, i === units ? units : encoder.encodeInto(key, scratch).written);
 }
 
 function hex8(word: number): string {
@@ -201,6 +234,11 @@ export function hashHex(h: Hash64): string {
  * `partitionCount` must be a power of two (the ring bounds it further).
  */
 export function partitionOfHash(h: Hash64, partitionCount: number): number {
+  return partitionOfHashHi(h.hi, partitionCount);
+}
+
+/** `partitionOfHash` from the hash's high half (the only bits it reads). */
+export function partitionOfHashHi(hi: number, partitionCount: number): number {
   if (
     !Number.isInteger(partitionCount) ||
     partitionCount < 1 ||
@@ -210,5 +248,5 @@ export function partitionOfHash(h: Hash64, partitionCount: number): number {
     throw new RangeError(`partitionCount must be a power of two in 1..2^30, got ${partitionCount}`);
   }
   const bits = 31 - Math.clz32(partitionCount);
-  return bits === 0 ? 0 : h.hi >>> (32 - bits);
+  return bits === 0 ? 0 : hi >>> (32 - bits);
 }

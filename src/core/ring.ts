@@ -21,7 +21,7 @@
  * every node computes the same ring from the same ring and member set.
  */
 import { KvError } from './errors.ts';
-import { keyHash, partitionOfHash } from './hash.ts';
+import { keyHashHi, partitionOfHashHi } from './hash.ts';
 import { isNodeId, type Key, type NodeId, type PartitionIndex } from './types.ts';
 
 /** Riak's default ring size; enough for 64 nodes with one partition each. */
@@ -457,7 +457,7 @@ export function preferenceList(
 
 /** The partition a key belongs to. */
 export function partitionOfKey(ring: RingState, key: Key): PartitionIndex {
-  return partitionOfHash(keyHash(key), ring.partitionCount);
+  return partitionOfHashHi(keyHashHi(key), ring.partitionCount);
 }
 
 function hex64(hi: number, lo: number): string {

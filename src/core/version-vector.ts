@@ -94,7 +94,24 @@ export function parseVector(value: unknown): VersionVector | undefined {
 /** A plain, key-sorted copy for JSON output and canonical hashing. */
 export function vectorToJSON(vv: VersionVector): Record<NodeId, number> {
   const out: Record<NodeId, number> = {};
+  const actors = sortedActors(vv);
   // Plain assignment is safe: actors are node ids, and isNodeId refuses `__proto__`.
-  for (const k of Object.keys(vv).sort()) out[k] = vv[k]!;
+  for (let i = 0; i < actors.length; i++) out[actors[i]!] = vv[actors[i]!]!;
   return out;
+}
+
+/**
+ * The vector's actors in `Array.prototype.sort`'s default order (UTF-16 code units), sorted by
+ * insertion: a vector names a few actors, and the built-in sort allocates work arrays on every
+ * call (contexts are encoded, and digests computed, several times per request).
+ */
+export function sortedActors(vv: VersionVector): string[] {
+  const items = Object.keys(vv);
+  for (let i = 1; i < items.length; i++) {
+    const item = items[i]!;
+    let j = i - 1;
+    for (; j >= 0 && items[j]! > item; j--) items[j + 1] = items[j]!;
+    items[j + 1] = item;
+  }
+  return items;
 }

@@ -591,8 +591,9 @@ export class KvNode {
   ): { merged: VersionedRecord; durable: Promise<void>; bytes?: Uint8Array } {
     const ring = this.#view.ring;
     if (!ring) throw new KvError('KV_UNAVAILABLE', 'the cluster has no ring yet (still forming)');
-    const k = dataKey(partitionOfKey(ring, key), key);
-    if (incoming.doc) return this.#mergeDocument(partitionOfKey(ring, key), key, k, incoming);
+    const partition = partitionOfKey(ring, key);
+    const k = dataKey(partition, key);
+    if (incoming.doc) return this.#mergeDocument(partition, key, k, incoming);
     const { bytes, record: local } = stored ?? this.#storedAt(k);
     const merged = syncRecords(local, incoming)!;
     // Nothing new, but the stored copy may not be durable yet: whoever acknowledges must wait
@@ -602,7 +603,7 @@ export class KvNode {
     // Same versions means the same siblings: a dot names one value, wherever it is stored.
     const value = incomingBytes !== undefined && sameVersions(merged, incoming) ? incomingBytes : encodeRecord(merged);
     const durable = this.#track(k, storageErrors(this.#storage.write([{ type: 'put', table: DATA_TABLE, key: k, value }])));
-    for (const fn of this.#changeListeners) fn(partitionOfKey(ring, key), key, local, merged);
+    for (const fn of this.#changeListeners) fn(partition, key, local, merged);
     return { merged, durable, bytes: value };
   }
 

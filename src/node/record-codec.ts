@@ -2,12 +2,12 @@ import { Buffer } from 'node:buffer';
 import { Packr } from 'msgpackr';
 import type { Sibling, VersionedRecord } from '../core/siblings.ts';
 import type { VersionVector } from '../core/version-vector.ts';
-import { parseVector } from '../core/version-vector.ts';
+import { parseVector, sortedActors } from '../core/version-vector.ts';
 import { isNodeId } from '../core/types.ts';
 import { KvError, type KvErrorCode } from '../core/errors.ts';
 import type { EncodedDocument } from '../core/crdt/index.ts';
 import { decodeDocument, documentRowText, encodeDocument } from '../core/crdt/index.ts';
-import { keyHash } from '../core/hash.ts';
+import { hash64 } from '../core/hash.ts';
 
 /**
  * How a key's versions travel between replicas and rest on disk. One compact positional form
@@ -21,7 +21,15 @@ export interface WireRecord {
   /** A CRDT document, in its codec's form (src/core/crdt/codec.ts). */
   readonly d?: EncodedDocument;
 }
-type WireSibling = readonly [string, number, Record<string, number>, Uint8Array, string, boolean, number];
+type WireSibling = readonly [
+  string,
+  number,
+  Record<string, number>,
+  Uint8Array,
+  string,
+  boolean,
+  number,
+];
 
 /** Content types are short header values; longer ones are refused at the edge. */
 export const CONTENT_TYPE_CHARS_MAX = 256;
@@ -29,9 +37,15 @@ export const CONTENT_TYPE_CHARS_MAX = 256;
 export function recordToWire(r: VersionedRecord): WireRecord {
   const wire: WireRecord = {
     c: r.context as Record<string, number>,
-    s: r.siblings.map(
-      (x): WireSibling => [x.dot.actor, x.dot.counter, x.seen as Record<string, number>, x.value, x.contentType, x.deleted, x.writtenAtMs],
-    ),
+    s: r.siblings.map((x): WireSibling => [
+      x.dot.actor,
+      x.dot.counter,
+      x.seen as Record<string, number>,
+      x.value,
+      x.contentType,
+      x.deleted,
+      x.writtenAtMs,
+    ]),
   };
   return r.doc ? { ...wire, d: encodeDocument(r.doc) } : wire;
 }
@@ -42,43 +56,98 @@ export function recordToWire(r: VersionedRecord): WireRecord {
  * versions; the Merkle trees of anti-entropy are built from these.
  */
 export function recordDigest(r: VersionedRecord): string {
-  // Built by hand (no map/join, hex from a table): it runs twice per write on every replica.
-  // The text and the hex are exactly those of the first version, `hashHex(keyHash(text))`
-  // without its `0x`: digests travel between nodes and sit in saved trees, so they never change.
-  const actors = Object.keys(r.context);
-  sortStrings(actors);
-  let text = '';
+  // It runs twice per write on every replica, so the text `hashHex(keyHash(text))` hashes is
+  // written as UTF-8 straight into a reused buffer (no string, no number-to-string):
+  //   actor:counter,… (sorted) then |actor:counter[x] per sibling, then |document row.
+  // Digests travel between nodes and sit in saved trees, so the text and the hash never change
+  // (a test compares them with the first version's, which built the text as a string).
+  const actors = sortedActors(r.context);
+  let at = 0;
   for (let i = 0; i < actors.length; i++) {
     const actor = actors[i]!;
-    text += (i === 0 ? '' : ',') + actor + ':' + r.context[actor]!;
+    if (i > 0) at = putByte(at, 0x2c); // ,
+    at = putDot(at, actor, r.context[actor]!);
   }
-  for (const s of r.siblings) text += '|' + s.dot.actor + ':' + s.dot.counter + (s.deleted ? 'x' : '');
+  for (const s of r.siblings) {
+    at = putDot(putByte(at, 0x7c), s.dot.actor, s.dot.counter); // |
+    if (s.deleted) at = putByte(at, 0x78); // x
+  }
   // Without the idempotency table, which replicas prune on their own clocks (CRDT12).
-  if (r.doc) text += `|${documentRowText(r.doc)}`;
-  const h = keyHash(text);
-  return hexWord(h.hi) + hexWord(h.lo);
+  if (r.doc) at = putText(putByte(at, 0x7c), documentRowText(r.doc));
+  const h = hash64(digestText, at);
+  return hexWords(h.hi, h.lo);
 }
 
-/**
- * Sorts in place in `Array.prototype.sort`'s default order (UTF-16 code units), by insertion:
- * a context names a few actors, and the built-in sort allocates work arrays on every call (the
- * largest single allocation of a write, measured with V8's sampling heap profiler).
- */
-function sortStrings(items: string[]): void {
-  for (let i = 1; i < items.length; i++) {
-    const item = items[i]!;
-    let j = i - 1;
-    for (; j >= 0 && items[j]! > item; j--) items[j + 1] = items[j]!;
-    items[j + 1] = item;
+/** The digest text being written (grown when a record needs more). */
+let digestText = new Uint8Array(1024);
+
+function room(at: number, n: number): void {
+  if (at + n <= digestText.length) return;
+  const grown = new Uint8Array(Math.max(2 * digestText.length, at + n));
+  grown.set(digestText.subarray(0, at));
+  digestText = grown;
+}
+
+function putByte(at: number, b: number): number {
+  room(at, 1);
+  digestText[at] = b;
+  return at + 1;
+}
+
+/** `actor:counter`; counters are safe integers ≥ 0 (16 digits at most). */
+function putDot(at: number, actor: string, counter: number): number {
+  room(at, actor.length + 1 + 16);
+  const start = at;
+  for (let i = 0; i < actor.length; i++) {
+    const c = actor.charCodeAt(i);
+    // Node ids are ASCII (NODE_ID_PATTERN), but the text is UTF-8 whatever the actor.
+    if (c >= 0x80) {
+      at = putText(start, actor);
+      room(at, 1 + 16);
+      break;
+    }
+    digestText[at++] = c;
   }
+  digestText[at++] = 0x3a; // :
+  let digits = 1;
+  for (let n = counter; n >= 10; n = Math.floor(n / 10)) digits++;
+  for (let i = digits - 1, n = counter; i >= 0; i--, n = Math.floor(n / 10))
+    digestText[at + i] = 0x30 + (n % 10);
+  return at + digits;
 }
 
-/** Two upper-case hex digits for each byte value. */
-const HEX_BYTE = Array.from({ length: 256 }, (_, b) => b.toString(16).toUpperCase().padStart(2, '0'));
+/** Any text as UTF-8 (a document's row: field names and values are the user's). */
+function putText(at: number, text: string): number {
+  room(at, 3 * text.length);
+  return at + utf8Encoder.encodeInto(text, digestText.subarray(at)).written;
+}
 
-/** A 32-bit word as 8 upper-case hex digits (what `hashHex` writes per half). */
-function hexWord(w: number): string {
-  return HEX_BYTE[w >>> 24]! + HEX_BYTE[(w >>> 16) & 0xff]! + HEX_BYTE[(w >>> 8) & 0xff]! + HEX_BYTE[w & 0xff]!;
+const utf8Encoder = new TextEncoder();
+
+/** Upper-case hex digit codes. */
+const HEX_CODES = Array.from('0123456789ABCDEF', (c) => c.charCodeAt(0));
+
+/** Two 32-bit words as 16 upper-case hex digits, in one string (what `hashHex` writes, no `0x`). */
+function hexWords(hi: number, lo: number): string {
+  const x = HEX_CODES;
+  return String.fromCharCode(
+    x[hi >>> 28]!,
+    x[(hi >>> 24) & 15]!,
+    x[(hi >>> 20) & 15]!,
+    x[(hi >>> 16) & 15]!,
+    x[(hi >>> 12) & 15]!,
+    x[(hi >>> 8) & 15]!,
+    x[(hi >>> 4) & 15]!,
+    x[hi & 15]!,
+    x[lo >>> 28]!,
+    x[(lo >>> 24) & 15]!,
+    x[(lo >>> 20) & 15]!,
+    x[(lo >>> 16) & 15]!,
+    x[(lo >>> 12) & 15]!,
+    x[(lo >>> 8) & 15]!,
+    x[(lo >>> 4) & 15]!,
+    x[lo & 15]!,
+  );
 }
 
 /** Validates and converts a record from the wire or the disk; throws KV_BAD_REQUEST. */
@@ -95,16 +164,22 @@ export function recordFromWire(value: unknown): VersionedRecord {
   return { context, siblings, doc: decodeDocument(d) };
 }
 
-function siblingFromWire(x: unknown, context: VersionVector, bad: (why: string) => KvError): Sibling {
+function siblingFromWire(
+  x: unknown,
+  context: VersionVector,
+  bad: (why: string) => KvError,
+): Sibling {
   if (!Array.isArray(x) || x.length !== 7) throw bad('sibling shape');
   const [actor, counter, seenRaw, value, contentType, deleted, writtenAtMs] = x as unknown[];
   if (!isNodeId(actor)) throw bad('actor');
-  if (typeof counter !== 'number' || !Number.isSafeInteger(counter) || counter < 1) throw bad('counter');
+  if (typeof counter !== 'number' || !Number.isSafeInteger(counter) || counter < 1)
+    throw bad('counter');
   if ((context[actor] ?? 0) < counter) throw bad('dot outside context');
   const seen = parseVector(seenRaw);
   if (!seen) throw bad('seen');
   if (!(value instanceof Uint8Array)) throw bad('value');
-  if (typeof contentType !== 'string' || contentType.length > CONTENT_TYPE_CHARS_MAX) throw bad('content type');
+  if (typeof contentType !== 'string' || contentType.length > CONTENT_TYPE_CHARS_MAX)
+    throw bad('content type');
   if (typeof deleted !== 'boolean') throw bad('deleted');
   if (typeof writtenAtMs !== 'number' || !Number.isFinite(writtenAtMs)) throw bad('writtenAtMs');
   return { dot: { actor, counter }, seen, value, contentType, deleted, writtenAtMs };
@@ -128,7 +203,8 @@ export function decodeRecord(bytes: Uint8Array): VersionedRecord {
  * received and answer a read with the bytes it holds, without re-encoding either.
  */
 export function recordFromPeer(bytes: unknown): VersionedRecord {
-  if (!(bytes instanceof Uint8Array)) throw new KvError('KV_BAD_REQUEST', 'malformed record: not bytes');
+  if (!(bytes instanceof Uint8Array))
+    throw new KvError('KV_BAD_REQUEST', 'malformed record: not bytes');
   return unpackRecord(bytes, 'KV_BAD_REQUEST', 'malformed record: not msgpack');
 }
 

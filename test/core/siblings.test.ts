@@ -1,3 +1,4 @@
+import { Buffer } from 'node:buffer';
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import type { VersionedRecord, NewVersion } from '../../src/core/siblings.ts';
@@ -138,5 +139,16 @@ describe('context', () => {
     );
     expect(() => decodeContext('')).toThrow(KvError);
     expect(() => decodeContext('MXxfX3Byb3RvX186Mw')).toThrow(KvError); // "1|__proto__:3"
+    expect(() => decodeContext('MXxuMToz' + 'A')).toThrow(KvError); // one character over a quantum
+  });
+
+  it('[CTX2] keeps the form clients hold: base64url of `1|` and the sorted entries, unpadded', () => {
+    // Contexts outlive servers (clients store them), so the text form never changes.
+    const text = (vv: Record<string, number>): string => Buffer.from(encodeContext(vv), 'base64url').toString('latin1');
+    expect(text({ n2: 5, n10: 1, n1: 3 })).toBe('1|n1:3,n10:1,n2:5');
+    expect(text({})).toBe('1|');
+    expect(encodeContext({ n1: 3 })).toBe('MXxuMToz');
+    expect(encodeContext({ n1: 30 })).not.toMatch(/[=+/]/);
+    expect({ ...decodeContext(Buffer.from('1|n2:7,n1:4').toString('base64url')) }).toEqual({ n1: 4, n2: 7 });
   });
 });
