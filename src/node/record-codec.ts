@@ -8,6 +8,7 @@ import { KvError, type KvErrorCode } from '../core/errors.ts';
 import type { EncodedDocument } from '../core/crdt/index.ts';
 import { decodeDocument, documentRowText, encodeDocument } from '../core/crdt/index.ts';
 import { hash64 } from '../core/hash.ts';
+import { CONTENT_TYPE_CHARS_MAX, readRecord, SIBLINGS_ON_WIRE_MAX } from './record-reader.ts';
 
 /**
  * How a key's versions travel between replicas and rest on disk. One compact positional form
@@ -31,8 +32,6 @@ type WireSibling = readonly [
   number,
 ];
 
-/** Content types are short header values; longer ones are refused at the edge. */
-export const CONTENT_TYPE_CHARS_MAX = 256;
 
 export function recordToWire(r: VersionedRecord): WireRecord {
   const wire: WireRecord = {
@@ -157,7 +156,7 @@ export function recordFromWire(value: unknown): VersionedRecord {
   const { c, s } = value as { c?: unknown; s?: unknown };
   const context = parseVector(c);
   if (!context) throw bad('context');
-  if (!Array.isArray(s) || s.length > 10_000) throw bad('siblings');
+  if (!Array.isArray(s) || s.length > SIBLINGS_ON_WIRE_MAX) throw bad('siblings');
   const siblings: Sibling[] = s.map((x: unknown) => siblingFromWire(x, context, bad));
   const d = (value as { d?: unknown }).d;
   if (d === undefined || d === null) return { context, siblings };
@@ -209,6 +208,9 @@ export function recordFromPeer(bytes: unknown): VersionedRecord {
 }
 
 function unpackRecord(bytes: Uint8Array, code: KvErrorCode, notMsgpack: string): VersionedRecord {
+  // Plain records, nearly all of them, in one pass; anything else the generic way.
+  const plain = readRecord(bytes);
+  if (plain !== undefined) return plain;
   let raw: unknown;
   try {
     raw = packr.unpack(bytes);
