@@ -26,8 +26,14 @@ export function counterOf(vv: VersionVector, actor: NodeId): number {
   return Object.hasOwn(vv, actor) ? (vv[actor] ?? 0) : 0;
 }
 
-/** Pointwise maximum: the least vector that has seen everything either has seen. */
+/**
+ * Pointwise maximum: the least vector that has seen everything either has seen. When one side
+ * has seen all the other has (a replica taking a newer write: nearly always), that side itself:
+ * vectors are immutable, and a new dictionary per merge was a good part of a write's garbage.
+ */
 export function mergeVectors(a: VersionVector, b: VersionVector): VersionVector {
+  if (descends(a, b)) return a;
+  if (descends(b, a)) return b;
   const out = Object.create(null) as Record<NodeId, number>;
   for (const k of Object.keys(a)) out[k] = a[k] ?? 0;
   for (const k of Object.keys(b)) {
@@ -37,10 +43,12 @@ export function mergeVectors(a: VersionVector, b: VersionVector): VersionVector 
   return out;
 }
 
-/** The vector with one actor's entry set (never lowered). */
+/** The vector with one actor's entry set (never lowered): `vv` itself when it has seen `dot`. */
 export function withEvent(vv: VersionVector, dot: Dot): VersionVector {
-  const out = mergeVectors(vv, emptyVector()) as Record<NodeId, number>;
-  if (counterOf(vv, dot.actor) < dot.counter) out[dot.actor] = dot.counter;
+  if (counterOf(vv, dot.actor) >= dot.counter) return vv;
+  const out = Object.create(null) as Record<NodeId, number>;
+  for (const k of Object.keys(vv)) out[k] = vv[k]!;
+  out[dot.actor] = dot.counter;
   return out;
 }
 
