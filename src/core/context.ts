@@ -1,5 +1,6 @@
 import type { VersionVector } from './version-vector.ts';
-import { parseVector, sortedActors } from './version-vector.ts';
+import { COUNTER_MAX, parseVector, sortedActors, VECTOR_ACTORS_MAX } from './version-vector.ts';
+import { TextCache } from './text-cache.ts';
 import { KvError } from './errors.ts';
 
 /**
@@ -24,6 +25,14 @@ export function encodeContext(vv: VersionVector): string {
 
 /** Decodes a client-supplied context; throws KV_BAD_REQUEST on anything malformed. */
 export function decodeContext(context: string): VersionVector {
+  return readContext(context) ?? decodeContextText(context);
+}
+
+/**
+ * The general decoder: base64url to text, then the entries. Every error is reported here; the
+ * direct reader below hands anything it is not sure of to it.
+ */
+export function decodeContextText(context: string): VersionVector {
   const bad = (why: string): KvError =>
     new KvError('KV_BAD_REQUEST', `invalid context: ${why}`, { field: 'X-Context' });
   if (context.length === 0 || context.length > CONTEXT_CHARS_MAX) throw bad('wrong length');
@@ -86,4 +95,79 @@ function base64UrlDecode(text: string): string {
   const bytes = new Uint8Array(bin.length);
   for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
   return new TextDecoder('utf-8', { fatal: false }).decode(bytes);
+}
+
+/**
+ * The direct reader for a context as `encodeContext` writes it: base64url decoded into a reused
+ * buffer and `1|actor:counter,…` read from the bytes, actors from a cache of node ids already
+ * seen. Every coordinated write decodes its client's context, and the general way costs regular
+ * expressions, several strings and a throw-away object per entry. Returns undefined for anything
+ * else (another format, non-ASCII, an actor that is not a node id, a duplicate, too many entries,
+ * a counter of zero or out of range), so `decodeContextText` decides and reports exactly as before: this
+ * gives either undefined or its vector (property-tested in test/core/siblings.test.ts).
+ */
+export function readContext(context: string): VersionVector | undefined {
+  const n = context.length;
+  if (n === 0 || n > CONTEXT_CHARS_MAX || n % 4 === 1) return undefined;
+  // Base64url, 4 characters to 3 bytes; trailing bits are dropped, as atob does.
+  let len = 0;
+  let acc = 0;
+  let bits = 0;
+  for (let i = 0; i < n; i++) {
+    const c = context.charCodeAt(i);
+    const v = c < 128 ? BASE64URL[c]! : -1;
+    if (v < 0) return undefined;
+    acc = ((acc << 6) | v) & 0xffffff;
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      contextBytes[len++] = (acc >> bits) & 0xff;
+    }
+  }
+  const b = contextBytes;
+  if (len < 2 || b[0] !== 0x31 || b[1] !== 0x7c) return undefined; // "1|"
+  const out = Object.create(null) as Record<string, number>;
+  let entries = 0;
+  let at = 2;
+  while (at < len) {
+    // actor: NODE_ID_PATTERN, [A-Za-z0-9][A-Za-z0-9_.-]{0,63}
+    const start = at;
+    if (!isAlnum(b[at]!)) return undefined;
+    while (at < len && at - start < 65 && isIdChar(b[at]!)) at++;
+    const idLength = at - start;
+    if (idLength > 64 || at >= len || b[at] !== 0x3a) return undefined; // ':'
+    let actor = contextActors.find(b, start, idLength);
+    if (actor === undefined) {
+      actor = String.fromCharCode(...b.subarray(start, at));
+      contextActors.remember(actor);
+    }
+    at++;
+    // counter: 1 to 16 digits, at most COUNTER_MAX
+    const digits = at;
+    let counter = 0;
+    while (at < len && at - digits < 17 && b[at]! >= 0x30 && b[at]! <= 0x39) counter = counter * 10 + (b[at++]! - 0x30);
+    if (at === digits || at - digits > 16 || counter > COUNTER_MAX) return undefined;
+    if (at < len && b[at++] !== 0x2c) return undefined; // ','
+    if (at === len && b[len - 1] === 0x2c) return undefined; // a trailing comma
+    // (A zero counter is never written; whether it repeats an actor is the general path's call.)
+    if (counter === 0 || ++entries > VECTOR_ACTORS_MAX || actor in out) return undefined;
+    out[actor] = counter;
+  }
+  return out;
+}
+
+/** Room for the bytes of the longest context accepted. */
+const contextBytes = new Uint8Array(Math.ceil((CONTEXT_CHARS_MAX * 3) / 4));
+const contextActors = new TextCache(16);
+/** Base64url digit values by character code; -1 for anything else. */
+const BASE64URL = Array.from({ length: 128 }, (_, c) =>
+  'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'.indexOf(String.fromCharCode(c)),
+);
+
+function isAlnum(c: number): boolean {
+  return (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a);
+}
+
+function isIdChar(c: number): boolean {
+  return isAlnum(c) || c === 0x5f || c === 0x2e || c === 0x2d; // _ . -
 }

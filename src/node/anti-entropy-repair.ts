@@ -115,13 +115,19 @@ export async function fetchRecords(
     const position = new Map(page.map((k, i) => [k, i]));
     let last = -1;
     const merges: Promise<void>[] = [];
-    for (const entry of res.entries) {
-      const [key, wire] = Array.isArray(entry) ? (entry as unknown[]) : [];
-      const i = typeof key === 'string' ? position.get(key) : undefined;
-      if (i === undefined || i <= last)
-        throw new KvError('KV_BAD_REQUEST', 'fetch-r names a key out of order or not asked for');
-      last = i;
-      merges.push(node.services.mergeLocal(key as string, recordFromWire(wire)));
+    try {
+      for (const entry of res.entries) {
+        const [key, wire] = Array.isArray(entry) ? (entry as unknown[]) : [];
+        const i = typeof key === 'string' ? position.get(key) : undefined;
+        if (i === undefined || i <= last)
+          throw new KvError('KV_BAD_REQUEST', 'fetch-r names a key out of order or not asked for');
+        last = i;
+        merges.push(node.services.mergeLocal(key as string, recordFromWire(wire)));
+      }
+    } catch (e) {
+      // The merges already started still settle; a failure among them must not go unhandled.
+      void Promise.allSettled(merges);
+      throw e;
     }
     await Promise.all(merges);
     fetched += merges.length;

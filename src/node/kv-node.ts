@@ -27,6 +27,7 @@ import { PhiAccrualDetector } from '../core/failure-detector.ts';
 import { HintStore } from './hint-store.ts';
 import { PartitionHandoff } from './partition-handoff.ts';
 import { QuorumCall } from './quorum-call.ts';
+import { WriteQuorum } from './write-quorum.ts';
 
 export interface NodeDeps {
   readonly config: NodeConfig;
@@ -602,7 +603,7 @@ export class KvNode {
     this.#trackCounts(local, merged);
     // Same versions means the same siblings: a dot names one value, wherever it is stored.
     const value = incomingBytes !== undefined && sameVersions(merged, incoming) ? incomingBytes : encodeRecord(merged);
-    const durable = this.#track(k, storageErrors(this.#storage.write([{ type: 'put', table: DATA_TABLE, key: k, value }])));
+    const durable = this.#track(k, this.#storage.write([{ type: 'put', table: DATA_TABLE, key: k, value }]));
     for (const fn of this.#changeListeners) fn(partition, key, local, merged);
     return { merged, durable, bytes: value };
   }
@@ -621,18 +622,28 @@ export class KvNode {
     const write = this.#tables.store(DATA_TABLE, k, bytes, rows, merged, this.#wallNow());
     if (local && write === undefined) return { merged: local, durable: this.#inflight.get(k) ?? Promise.resolve() };
     this.#trackCounts(stored, merged);
-    const durable = this.#track(k, storageErrors(write ?? Promise.resolve()));
+    const durable = this.#track(k, write ?? Promise.resolve());
     for (const fn of this.#changeListeners) fn(partition, key, local, merged);
     return { merged, durable };
   }
 
-  /** Remembers the newest in-flight write per storage key until it is durable. */
-  #track(k: string, durable: Promise<void>): Promise<void> {
+  /**
+   * Remembers the newest in-flight write per storage key until it is durable, and gives what the
+   * write settles with as the node reports it (storage errors as KV_STORAGE_IO). One promise per
+   * stored write, on every replica: the forgetting and the error mapping share it. Whoever gets
+   * it must handle its rejection (a dropped rejected promise would end the process).
+   */
+  #track(k: string, write: Promise<void>): Promise<void> {
+    const durable: Promise<void> = write.then(
+      () => {
+        if (this.#inflight.get(k) === durable) this.#inflight.delete(k);
+      },
+      (e: unknown) => {
+        if (this.#inflight.get(k) === durable) this.#inflight.delete(k);
+        throw storageError(e);
+      },
+    );
     this.#inflight.set(k, durable);
-    const forget = (): void => {
-      if (this.#inflight.get(k) === durable) this.#inflight.delete(k);
-    };
-    durable.then(forget, forget);
     return durable;
   }
 
@@ -1035,50 +1046,44 @@ export class KvNode {
   async #replicate(key: string, record: VersionedRecord, wanted: number, timeoutMs: number, encoded?: Uint8Array): Promise<void> {
     const { replicas, targets } = this.#targets(key);
     const wire = encoded ?? encodeRecord(record);
-    const acked = new Set<NodeId>([this.id]);
     const w = Math.min(wanted, replicas.length);
-    const call = new QuorumCall<true>(targets.length, w);
-    call.succeed(this.id, true);
     const id = this.#nextRequestId++;
-    const asked = new Set(targets.map((t) => t.node));
-    const timer = this.#clock.setTimeout(() => call.timeout(), timeoutMs);
-    const forget = (): void => {
-      this.#clock.clearTimeout(timer);
-      this.#pending.delete(id);
-    };
-    this.#pending.set(id, (from, m) => {
-      if (m.t !== 'put-r' || !asked.has(from)) return;
-      if (m.err) call.fail(from);
-      else {
-        acked.add(from);
-        call.succeed(from, true);
-      }
-      if (call.allIn()) forget();
-    });
-    for (const { node: n, hint, down } of targets) {
-      if (n === this.id) continue;
-      if (down) {
-        call.fail(n);
-        continue;
-      }
-      const msg: PeerMessage = hint ? { t: 'put', id, key, rec: wire, ack: true, hint } : { t: 'put', id, key, rec: wire, ack: true };
-      if (!this.#transport.send(n, msg)) call.fail(n);
-    }
-    const outcome = await call.quorum();
     // Late acks are still welcome until the time-out; then the request is forgotten, and every
     // replica that did not take the write gets a hint held here (as Cassandra's coordinator
     // does), so writes in the window before a failure is detected are not left to repair.
-    void call.settled().then(() => {
-      forget();
-      if (outcome.ok) this.#hintMissed(key, record, targets, acked);
+    const quorum = new WriteQuorum(
+      targets.map((t) => t.node),
+      w,
+      (ok, acked) => {
+        this.#clock.clearTimeout(timer);
+        this.#pending.delete(id);
+        if (ok) this.#hintMissed(key, record, targets, acked);
+      },
+    );
+    const timer = this.#clock.setTimeout(() => quorum.timeout(), timeoutMs);
+    this.#pending.set(id, (from, m) => {
+      if (m.t !== 'put-r') return;
+      if (m.err) quorum.fail(quorum.indexOf(from));
+      else quorum.succeed(quorum.indexOf(from));
     });
+    for (let i = 0; i < targets.length; i++) {
+      const { node: n, hint, down } = targets[i]!;
+      if (n === this.id) quorum.succeed(i);
+      else if (down) quorum.fail(i);
+      else {
+        const msg: PeerMessage = hint ? { t: 'put', id, key, rec: wire, ack: true, hint } : { t: 'put', id, key, rec: wire, ack: true };
+        if (!this.#transport.send(n, msg)) quorum.fail(i);
+      }
+    }
+    const outcome = await quorum.decided;
     if (!outcome.ok) throw quorumError('write', outcome, w);
   }
 
-  #hintMissed(key: string, record: VersionedRecord, targets: readonly Target[], acked: ReadonlySet<NodeId>): void {
+  #hintMissed(key: string, record: VersionedRecord, targets: readonly Target[], acked: (i: number) => boolean): void {
     if (!this.config.hintedHandoff || this.#closed) return;
-    for (const t of targets) {
-      if (acked.has(t.node)) continue;
+    for (let i = 0; i < targets.length; i++) {
+      if (acked(i)) continue;
+      const t = targets[i]!;
       const owner = t.hint ?? t.node;
       if (owner === this.id) continue;
       this.#storeHint(owner, key, record).catch(() => undefined);
@@ -1094,7 +1099,7 @@ export class KvNode {
     if (!ring) throw new KvError('KV_UNAVAILABLE', 'the cluster has no ring yet (still forming)');
     const write = this.#tables.store(DATA_TABLE, k, before.bytes, before.rows, after, this.#wallNow());
     this.#trackCounts(before.stored, after);
-    const durable = this.#track(k, storageErrors(write ?? this.#inflight.get(k) ?? Promise.resolve()));
+    const durable = this.#track(k, write ?? this.#inflight.get(k) ?? Promise.resolve());
     for (const fn of this.#changeListeners) fn(partitionOfKey(ring, key), key, before.stored, after);
     return durable;
   }
@@ -1310,13 +1315,16 @@ export class KvNode {
           const reply = (err?: unknown): void => {
             this.#transport.send(from, err === undefined ? { t: 'batch-r', id: m.id } : { t: 'batch-r', id: m.id, err: errorToWire(err) });
           };
+          const writes: Promise<void>[] = [];
           try {
-            const writes = m.entries.map(([key, rec]) => {
+            for (const [key, rec] of m.entries) {
               if (typeof key !== 'string') throw new KvError('KV_BAD_REQUEST', 'batch key');
-              return this.#mergeLocal(key, recordFromWire(rec)).durable;
-            });
+              writes.push(this.#mergeLocal(key, recordFromWire(rec)).durable);
+            }
             Promise.all(writes).then(() => reply(), reply);
           } catch (e) {
+            // The writes already started still settle; a failure among them must not go unhandled.
+            void Promise.allSettled(writes);
             reply(e);
           }
           return;
@@ -1398,12 +1406,16 @@ function parseForward(x: ForwardedWrite): ForwardedWrite {
 }
 
 function storageErrors(p: Promise<void>): Promise<void> {
-  // A plain `then` (not an async function): one promise and one turn of the microtask queue per
-  // stored write, on every replica.
+  // A plain `then` (not an async function): one promise and one turn of the microtask queue.
   return p.then(undefined, (e: unknown) => {
-    if (e instanceof KvError) throw e;
-    throw new KvError('KV_STORAGE_IO', `storage write failed: ${e instanceof Error ? e.message : String(e)}`);
+    throw storageError(e);
   });
+}
+
+/** A storage failure as the node reports it (a KvError passes as it is). */
+function storageError(e: unknown): KvError {
+  if (e instanceof KvError) return e;
+  return new KvError('KV_STORAGE_IO', `storage write failed: ${e instanceof Error ? e.message : String(e)}`);
 }
 
 const encoder = new TextEncoder();

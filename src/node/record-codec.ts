@@ -9,6 +9,7 @@ import type { EncodedDocument } from '../core/crdt/index.ts';
 import { decodeDocument, documentRowText, encodeDocument } from '../core/crdt/index.ts';
 import { hash64 } from '../core/hash.ts';
 import { CONTENT_TYPE_CHARS_MAX, readRecord, SIBLINGS_ON_WIRE_MAX } from './record-reader.ts';
+import { writeRecord } from './record-writer.ts';
 
 /**
  * How a key's versions travel between replicas and rest on disk. One compact positional form
@@ -186,9 +187,9 @@ function siblingFromWire(
 
 const packr = new Packr({ useRecords: false, moreTypes: false });
 
-/** Record → bytes for the storage port. */
+/** Record → bytes for the storage port (a plain record written directly, in msgpackr's bytes). */
 export function encodeRecord(r: VersionedRecord): Uint8Array {
-  return packr.pack(recordToWire(r));
+  return r.doc ? packr.pack(recordToWire(r)) : writeRecord(r);
 }
 
 /** Bytes from the storage port → record; corruption surfaces as a KvError, not a crash. */

@@ -1,6 +1,7 @@
 import type { Sibling, VersionedRecord } from '../core/siblings.ts';
 import { COUNTER_MAX, VECTOR_ACTORS_MAX, type VersionVector } from '../core/version-vector.ts';
 import { isNodeId } from '../core/types.ts';
+import { TextCache } from '../core/text-cache.ts';
 
 /**
  * A direct reader for the one msgpack shape a plain record has (record-codec.ts):
@@ -195,38 +196,6 @@ function ascii(n: number): string {
   }
   pos += n;
   return s;
-}
-
-/**
- * The last few distinct strings read in one role. Records name a handful of actors and content
- * types, over and over; a hit costs a byte comparison instead of a new string.
- */
-class TextCache {
-  readonly #items: string[] = [];
-  #next = 0;
-  constructor(private readonly size: number) {}
-
-  /** The cached string whose characters are `bytes[at, at + n)`, read as ASCII. */
-  find(bytes: Uint8Array, at: number, n: number): string | undefined {
-    if (at + n > bytes.length) return undefined;
-    const items = this.#items;
-    for (let i = 0; i < items.length; i++) {
-      const s = items[i]!;
-      if (s.length !== n) continue;
-      let j = 0;
-      while (j < n && s.charCodeAt(j) === bytes[at + j]) j++;
-      if (j === n) return s;
-    }
-    return undefined;
-  }
-
-  remember(s: string): void {
-    if (this.#items.length < this.size) this.#items.push(s);
-    else {
-      this.#items[this.#next] = s;
-      this.#next = (this.#next + 1) % this.size;
-    }
-  }
 }
 
 const actors = new TextCache(16);

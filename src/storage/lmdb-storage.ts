@@ -5,7 +5,7 @@ import { checkLmdbDataFile } from './lmdb-file-check.ts';
 import { makeDir } from './make-dir.ts';
 import { compareUtf8 } from './utf8-order.ts';
 import { PendingWrites, type Pending } from './pending-writes.ts';
-import { comparePositions, walHeaderBytes, WriteAheadLog, type WalPosition, type WalRecord } from './write-ahead-log.ts';
+import { comparePositions, walHeaderBytes, WriteAheadLog, type WalEntry, type WalPosition, type WalRecord } from './write-ahead-log.ts';
 import { decodeWriteOps, encodeWriteOps } from './write-op-codec.ts';
 import { join } from 'node:path';
 
@@ -161,7 +161,7 @@ export class LmdbStorage implements Storage {
       const bytes = walHeaderBytes + r.payload.length;
       this.pending.add(seq, copies);
       this.backlogBytes += bytes;
-      this.logged({ seq, copies, end: r.end, bytes });
+      this.awaitCheckpoint({ seq, copies, end: r.end, bytes });
     }
     // Nothing to apply: every segment found is in LMDB already; the log writes to a newer one.
     if (records.length === 0) this.log.release({ segment: Number.MAX_SAFE_INTEGER, offset: 0 });
@@ -203,25 +203,32 @@ export class LmdbStorage implements Storage {
       return Promise.reject(bug ? e : new StorageIoError('lmdb: write failed', e));
     }
     this.pending.add(seq, copies);
-    const bytes = record.length;
-    this.backlogBytes += bytes;
+    this.backlogBytes += record.length;
     // One log record per write: it is replayed whole or not at all, so each write stays atomic.
-    // (Leaves `inFlight` in its own callbacks: one promise per write, not a `finally` more.)
-    const appended = this.log.append(record);
-    this.inFlight++;
-    return appended.then(
-      (end) => {
-        this.settled();
-        this.logged({ seq, copies, end, bytes });
-        this.scheduleCheckpoint();
-      },
-      (e: unknown) => {
-        this.settled();
-        this.pending.drop(seq, copies);
-        this.backlogBytes -= bytes;
-        throw new StorageIoError('lmdb: write-ahead log append failed', e);
-      },
-    );
+    return new Promise((resolve, reject) => {
+      this.inFlight++;
+      this.log.appendEntry(new LoggedWrite(this, seq, copies, record, resolve, reject));
+    });
+  }
+
+  /** The log made a write durable (told by its LoggedWrite): it waits in the overlay for a checkpoint. */
+  onLogged(w: Unapplied): void {
+    this.settled();
+    this.awaitCheckpoint(w);
+    this.scheduleCheckpoint();
+  }
+
+  /** A write in the log (in overlay and backlog already): the next checkpoint takes it. */
+  private awaitCheckpoint(w: Unapplied): void {
+    this.unapplied.push(w);
+    this.unappliedOps += w.copies.length;
+  }
+
+  /** The log failed a write (told by its LoggedWrite): it leaves the overlay, and never reaches LMDB. */
+  onLogFailed(seq: number, copies: readonly WriteOp[], bytes: number): void {
+    this.settled();
+    this.pending.drop(seq, copies);
+    this.backlogBytes -= bytes;
   }
 
   /** One write settled; when none is left, wake whoever waits (close). */
@@ -230,12 +237,6 @@ export class LmdbStorage implements Storage {
     const waiters = this.whenIdle;
     this.whenIdle = [];
     for (const wake of waiters) wake();
-  }
-
-  /** A write is in the log (in overlay and backlog already): it waits for a checkpoint. */
-  private logged(w: Unapplied): void {
-    this.unapplied.push(w);
-    this.unappliedOps += w.copies.length;
   }
 
   /** Starts a checkpoint now if enough ops wait, else arms the timer for one. */
@@ -440,5 +441,30 @@ function* take<T>(items: Iterable<T>, limit: number | undefined): Iterable<T> {
   for (const item of items) {
     yield item;
     if (++n >= limit) return;
+  }
+}
+
+/**
+ * One write on its way through the log: the log's entry (write-ahead-log.ts) and the promise
+ * `write` returned, in one object, so a write costs one promise and no closures beyond it.
+ */
+class LoggedWrite implements WalEntry {
+  constructor(
+    private readonly storage: LmdbStorage,
+    private readonly seq: number,
+    private readonly copies: readonly WriteOp[],
+    readonly record: Buffer,
+    private readonly resolve: () => void,
+    private readonly reject: (e: unknown) => void,
+  ) {}
+
+  logged(end: WalPosition): void {
+    this.storage.onLogged({ seq: this.seq, copies: this.copies, end, bytes: this.record.length });
+    this.resolve();
+  }
+
+  failed(error: unknown): void {
+    this.storage.onLogFailed(this.seq, this.copies, this.record.length);
+    this.reject(new StorageIoError('lmdb: write-ahead log append failed', error));
   }
 }

@@ -91,10 +91,15 @@ function readSegment(dir: string, segment: number): WalRecord[] {
   return records;
 }
 
-interface Queued {
+/**
+ * One record waiting to be made durable, told how it went: `logged` with its end position once
+ * the group's `fdatasync` covers it, or `failed`. The storage engine's own per-write object is
+ * the entry (no promise and closures per write here; every write on every replica appends one).
+ */
+export interface WalEntry {
   readonly record: Buffer;
-  readonly resolve: (end: WalPosition) => void;
-  readonly reject: (error: unknown) => void;
+  logged(end: WalPosition): void;
+  failed(error: unknown): void;
 }
 
 /**
@@ -110,7 +115,7 @@ interface Queued {
  * (docs/BENCHMARKS.md). Requests that arrive meanwhile wait in the kernel for the next turn.
  */
 export class WriteAheadLog {
-  #queue: Queued[] = [];
+  #queue: WalEntry[] = [];
   #fd: number;
   #segment: number;
   #offset = 0;
@@ -152,14 +157,18 @@ export class WriteAheadLog {
    * header (so the payload is not copied again). Resolves with its end position once durable.
    */
   append(record: Buffer): Promise<WalPosition> {
-    if (this.#closed) return Promise.reject(new Error('write-ahead log: closed'));
-    if (record.length <= headerBytes) return Promise.reject(new RangeError('write-ahead log: empty record'));
+    return new Promise((resolve, reject) => this.appendEntry({ record, logged: resolve, failed: reject }));
+  }
+
+  /** `append`, telling `entry` instead of settling a promise (the engine's hot path). */
+  appendEntry(entry: WalEntry): void {
+    const record = entry.record;
+    if (this.#closed) return entry.failed(new Error('write-ahead log: closed'));
+    if (record.length <= headerBytes) return entry.failed(new RangeError('write-ahead log: empty record'));
     record.writeUInt32LE(record.length - headerBytes, 0);
     // (The checksum needs the segment, known only when the group is written: filled in then.)
-    return new Promise((resolve, reject) => {
-      this.#queue.push({ record, resolve, reject });
-      if (this.#queue.length === 1) setImmediate(() => this.#flush());
-    });
+    this.#queue.push(entry);
+    if (this.#queue.length === 1) setImmediate(() => this.#flush());
   }
 
   /**
@@ -198,11 +207,12 @@ export class WriteAheadLog {
     const group = this.#queue;
     this.#queue = [];
     if (group.length === 0) return;
+    const ends: number[] = [];
+    let segment = this.#segment;
     try {
       if (this.#rollPending || this.#offset >= segmentBytesMax) this.#roll();
-      const segment = this.#segment;
+      segment = this.#segment;
       const seed = segmentSeed(segment);
-      const ends: number[] = [];
       let end = this.#offset;
       for (const q of group) {
         q.record.writeUInt32LE(crc32(q.record.subarray(headerBytes), seed), 4);
@@ -215,12 +225,13 @@ export class WriteAheadLog {
       }
       fdatasyncSync(this.#fd);
       this.#offset = end;
-      group.forEach((q, i) => q.resolve({ segment, offset: ends[i]! }));
     } catch (e) {
       // Whatever part of the group reached the file is garbage now: never append behind it.
       this.#rollPending = true;
-      for (const q of group) q.reject(e);
+      for (const q of group) q.failed(e);
+      return;
     }
+    for (let i = 0; i < group.length; i++) group[i]!.logged({ segment, offset: ends[i]! });
   }
 
   /** Closes the current segment and opens the next (the spare, if there is one). */

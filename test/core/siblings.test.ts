@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import type { VersionedRecord, NewVersion } from '../../src/core/siblings.ts';
 import { coordinateWrite, happenedBefore, liveSiblings, siblingClock, sameVersions, syncRecords, isDeleted } from '../../src/core/siblings.ts';
 import { compareVectors, emptyVector } from '../../src/core/version-vector.ts';
-import { decodeContext, encodeContext } from '../../src/core/context.ts';
+import { decodeContext, decodeContextText, encodeContext, readContext } from '../../src/core/context.ts';
 import { KvError } from '../../src/core/errors.ts';
 
 const v = (s: string, deleted = false): NewVersion => ({
@@ -140,6 +140,50 @@ describe('context', () => {
     expect(() => decodeContext('')).toThrow(KvError);
     expect(() => decodeContext('MXxfX3Byb3RvX186Mw')).toThrow(KvError); // "1|__proto__:3"
     expect(() => decodeContext('MXxuMToz' + 'A')).toThrow(KvError); // one character over a quantum
+  });
+
+  it('[CTX3] reads contexts directly exactly as the general decoder does, or leaves them to it', () => {
+    const plainVector = (v: unknown): unknown => (v instanceof KvError ? v.code : { ...(v as object) });
+    const general = (s: string): unknown => {
+      try {
+        return plainVector(decodeContextText(s));
+      } catch (e) {
+        return plainVector(e);
+      }
+    };
+    const actor = fc.oneof(fc.constantFrom('n1', 'n2', '42', 'node-7.a_b', 'constructor', 'a'.repeat(64)), fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/));
+    // What encodeContext writes is always read directly.
+    fc.assert(
+      fc.property(fc.dictionary(actor, fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER })), (d) => {
+        const s = encodeContext(d);
+        expect(readContext(s)).toBeDefined();
+        expect(plainVector(readContext(s))).toEqual(general(s));
+        expect(plainVector(decodeContext(s))).toEqual({ ...d });
+      }),
+      { numRuns: 500 },
+    );
+    // Anything else: undefined, or what the general decoder gives (which must not refuse it).
+    const b64 = (text: string): string => Buffer.from(text, 'latin1').toString('base64url');
+    const texts = fc.oneof(
+      fc.string({ maxLength: 40 }).map(b64),
+      fc.array(fc.tuple(fc.oneof(actor, fc.string({ maxLength: 5 })), fc.oneof(fc.nat(), fc.constantFrom('', '0', '007', '1'.repeat(17), '9007199254740993', 'x'))), { maxLength: 4 })
+        .map((es) => b64('1|' + es.map(([a, c]) => `${a}:${c}`).join(','))),
+      fc.string({ maxLength: 30 }),
+    );
+    fc.assert(
+      fc.property(texts, fc.oneof(fc.constant(''), fc.constantFrom(',', ':', '|', ',n1:1', 'A', '==')), (s, tail) => {
+        for (const c of [s, s + tail, s.slice(0, -1)]) {
+          const fast = readContext(c);
+          if (fast !== undefined) expect(plainVector(fast)).toEqual(general(c));
+        }
+      }),
+      { numRuns: 3000 },
+    );
+    for (const text of ['1|n1:0,n1:3', '1|n1:3,n1:4', '1|n1:3,', '1|,', '2|n1:3', '1|n1:3:4', '1|_x:1', '1|n1:10000000000000000']) {
+      expect(readContext(b64(text))).toBeUndefined();
+      expect(general(b64(text))).toBe('KV_BAD_REQUEST');
+    }
+    expect(plainVector(readContext(b64('1|n1:007,n2:5')))).toEqual({ n1: 7, n2: 5 });
   });
 
   it('[CTX2] keeps the form clients hold: base64url of `1|` and the sorted entries, unpadded', () => {
