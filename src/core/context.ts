@@ -1,5 +1,5 @@
 import type { VersionVector } from './version-vector.ts';
-import { COUNTER_MAX, parseVector, sortedActors, VECTOR_ACTORS_MAX } from './version-vector.ts';
+import { COUNTER_MAX, newVector, parseVector, sortedActors, VECTOR_ACTORS_MAX } from './version-vector.ts';
 import { TextCache } from './text-cache.ts';
 import { KvError } from './errors.ts';
 
@@ -126,7 +126,7 @@ export function readContext(context: string): VersionVector | undefined {
   }
   const b = contextBytes;
   if (len < 2 || b[0] !== 0x31 || b[1] !== 0x7c) return undefined; // "1|"
-  const out = Object.create(null) as Record<string, number>;
+  const out = newVector();
   let entries = 0;
   let at = 2;
   while (at < len) {

@@ -1,5 +1,5 @@
 import type { Sibling, VersionedRecord } from '../core/siblings.ts';
-import { COUNTER_MAX, VECTOR_ACTORS_MAX, type VersionVector } from '../core/version-vector.ts';
+import { COUNTER_MAX, newVector, VECTOR_ACTORS_MAX, type VersionVector } from '../core/version-vector.ts';
 import { isNodeId } from '../core/types.ts';
 import { TextCache } from '../core/text-cache.ts';
 
@@ -70,7 +70,7 @@ function sibling(context: VersionVector): Sibling {
 function vector(): VersionVector {
   const n = mapHeader();
   if (n > VECTOR_ACTORS_MAX) throw notThisShape;
-  const out = Object.create(null) as Record<string, number>;
+  const out = newVector();
   for (let i = 0; i < n; i++) {
     const actor = actorText();
     const counter = number();

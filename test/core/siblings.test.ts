@@ -3,7 +3,9 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import type { VersionedRecord, NewVersion } from '../../src/core/siblings.ts';
 import { coordinateWrite, happenedBefore, liveSiblings, siblingClock, sameVersions, syncRecords, isDeleted } from '../../src/core/siblings.ts';
-import { compareVectors, emptyVector } from '../../src/core/version-vector.ts';
+import { compareVectors, counterOf, emptyVector, mergeVectors, parseVector, withEvent } from '../../src/core/version-vector.ts';
+import { readRecord } from '../../src/node/record-reader.ts';
+import { encodeRecord } from '../../src/node/record-codec.ts';
 import { decodeContext, decodeContextText, encodeContext, readContext } from '../../src/core/context.ts';
 import { KvError } from '../../src/core/errors.ts';
 
@@ -116,6 +118,30 @@ describe('dotted version vectors', () => {
     expect(() => coordinateWrite(r, emptyVector(), 'n1', v('over'), 3)).toThrow(KvError);
     // A write that resolves them is always accepted.
     expect(text(coordinateWrite(r, r!.context, 'n1', v('ok'), 3).record)).toEqual(['ok']);
+  });
+});
+
+describe('version vectors', () => {
+  it('[VV0] inherit nothing, whoever builds them: actor names never reach Object.prototype', () => {
+    const decoded = readRecord(encodeRecord({ context: { constructor: 2, n1: 1 }, siblings: [] }))!.context;
+    const vectors = [
+      emptyVector(),
+      parseVector({ constructor: 2, toString: 1 })!,
+      mergeVectors(parseVector({ n1: 1 })!, parseVector({ constructor: 2 })!),
+      withEvent(emptyVector(), { actor: 'valueOf', counter: 1 }),
+      decodeContext(encodeContext({ constructor: 3 })),
+      decoded,
+    ];
+    for (const vv of vectors) {
+      expect('hasOwnProperty' in vv).toBe(false);
+      expect((vv as Record<string, unknown>).__proto__).toBeUndefined();
+      expect(counterOf(vv, 'toString')).toBe(Object.hasOwn(vv, 'toString') ? 1 : 0);
+      expect(JSON.parse(JSON.stringify(vv))).toEqual({ ...vv });
+      expect(Object.isFrozen(Object.getPrototypeOf(vv))).toBe(true);
+    }
+    expect(counterOf(vectors[1]!, 'constructor')).toBe(2);
+    expect(decoded.constructor).toBe(2);
+    expect({ ...vectors[2]! }).toEqual({ n1: 1, constructor: 2 });
   });
 });
 
