@@ -114,6 +114,12 @@ export function syncRecords(a: VersionedRecord | undefined, b: VersionedRecord |
   }
   if (!inDotOrder(out)) out.sort(compareDots);
   const context = mergeVectors(a.context, b.context);
+  // The merge is often one side exactly (a replica taking a newer write: `b`; a write it has
+  // already: `a`): then that side itself, so callers comparing versions find them identical.
+  if (!a.doc && !b.doc) {
+    if (context === b.context && sameSiblings(out, b.siblings)) return b;
+    if (context === a.context && sameSiblings(out, a.siblings)) return a;
+  }
   const doc = a.doc && b.doc ? mergeDocuments(a.doc, b.doc) : (a.doc ?? b.doc);
   return doc ? { context, siblings: out, doc } : { context, siblings: out };
 }
@@ -162,6 +168,13 @@ function hasDot(r: VersionedRecord, dot: Dot): boolean {
 function dotAmong(siblings: readonly Sibling[], n: number, dot: Dot): boolean {
   for (let i = 0; i < n; i++) if (siblings[i]!.dot.actor === dot.actor && siblings[i]!.dot.counter === dot.counter) return true;
   return false;
+}
+
+/** Whether two sibling lists are the same siblings, in the same order. */
+function sameSiblings(x: readonly Sibling[], y: readonly Sibling[]): boolean {
+  if (x.length !== y.length) return false;
+  for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
+  return true;
 }
 
 function inDotOrder(siblings: readonly Sibling[]): boolean {

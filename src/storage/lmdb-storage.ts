@@ -190,7 +190,7 @@ export class LmdbStorage implements Storage {
     try {
       this.assertOpen();
       validateOps(ops);
-      if (ops.some((op) => op.table === walTableName)) throw new RangeError('storage: reserved table name');
+      for (let i = 0; i < ops.length; i++) if (ops[i]!.table === walTableName) throw new RangeError('storage: reserved table name');
       if (this.backlogBytes > backlogBytesMax) {
         return Promise.reject(new StorageIoError('lmdb: too many writes wait for LMDB (is the disk full?)', undefined));
       }

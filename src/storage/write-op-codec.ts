@@ -16,36 +16,63 @@ const opDel = 2;
  * Encodes `ops` after `reserve` unused bytes (room for the log's record header, so the record
  * needs no second copy). Also returns the ops with their values as views into the encoding: the
  * engine keeps those until the ops are in LMDB, and the encoding is its only copy of them.
+ * (Plain loops and byte stores: every write on every replica encodes one record.)
  */
-export function encodeWriteOps(ops: readonly WriteOp[], reserve = 0): { bytes: Buffer; ops: WriteOp[] } {
+export function encodeWriteOps(
+  ops: readonly WriteOp[],
+  reserve = 0,
+): { bytes: Buffer; ops: WriteOp[] } {
   let size = reserve + 4;
-  const tableBytes: number[] = [];
-  const keyBytes: number[] = [];
-  for (const op of ops) {
-    const t = Buffer.byteLength(op.table, 'utf8');
-    const k = Buffer.byteLength(op.key, 'utf8');
-    if (t > 0xffff || k > 0xffff) throw new RangeError('storage: table name or key too long for the log');
-    tableBytes.push(t);
-    keyBytes.push(k);
+  for (let i = 0; i < ops.length; i++) {
+    const op = ops[i]!;
+    const t = utf8Length(op.table);
+    const k = utf8Length(op.key);
+    if (t > 0xffff || k > 0xffff)
+      throw new RangeError('storage: table name or key too long for the log');
     size += 1 + 2 + t + 2 + k + (op.type === 'put' ? 4 + op.value.length : 0);
   }
   const out = Buffer.allocUnsafe(size);
   const views: WriteOp[] = [];
   let at = out.writeUInt32LE(ops.length, reserve);
-  ops.forEach((op, i) => {
-    at = out.writeUInt8(op.type === 'put' ? opPut : opDel, at);
-    at = out.writeUInt16LE(tableBytes[i]!, at);
-    at += out.write(op.table, at, 'utf8');
-    at = out.writeUInt16LE(keyBytes[i]!, at);
-    at += out.write(op.key, at, 'utf8');
+  for (let i = 0; i < ops.length; i++) {
+    const op = ops[i]!;
+    out[at++] = op.type === 'put' ? opPut : opDel;
+    at = writeText(out, at, op.table);
+    at = writeText(out, at, op.key);
     if (op.type === 'put') {
-      at = out.writeUInt32LE(op.value.length, at);
+      const n = op.value.length;
+      at = out.writeUInt32LE(n, at);
       out.set(op.value, at);
-      views.push({ type: 'put', table: op.table, key: op.key, value: out.subarray(at, at + op.value.length) });
-      at += op.value.length;
+      views.push({ type: 'put', table: op.table, key: op.key, value: out.subarray(at, at + n) });
+      at += n;
     } else views.push(op);
-  });
+  }
   return { bytes: out, ops: views };
+}
+
+/** UTF-8 length: the string's own length when it is ASCII (keys nearly always are). */
+function utf8Length(text: string): number {
+  for (let i = 0; i < text.length; i++)
+    if (text.charCodeAt(i) >= 0x80) return Buffer.byteLength(text, 'utf8');
+  return text.length;
+}
+
+/** `[u16 length][UTF-8 bytes]` at `at`; returns the end. */
+function writeText(out: Buffer, at: number, text: string): number {
+  const start = at + 2;
+  let end = start;
+  let ascii = true;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 0x80) {
+      ascii = false;
+      break;
+    }
+    out[end++] = c;
+  }
+  if (!ascii) end = start + out.write(text, start, 'utf8');
+  out.writeUInt16LE(end - start, at);
+  return end;
 }
 
 /** The ops of one record; values are views into `bytes`. Throws on anything malformed. */

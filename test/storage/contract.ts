@@ -81,7 +81,8 @@ export function storageContract(name: string, open: () => Promise<StorageUnderTe
 
     it('[ST1] a batch with one invalid op rejects and applies none of its ops', async () => {
       const tooLong = 'k'.repeat(keyBytesMax + 1);
-      for (const bad of [put('t', '', 'v'), put('t', tooLong, 'v'), put('t', '\ud800', 'v'), put('', 'k', 'v')]) {
+      const lone = [put('t', '\ud800', 'v'), put('t', 'a\udc00', 'v'), put('t', '\ud800b', 'v'), put('t', 'x\ud83d\ud83d', 'v')];
+      for (const bad of [put('t', '', 'v'), put('t', tooLong, 'v'), ...lone, put('', 'k', 'v')]) {
         await expect(s.write([put('t', 'good', 'v'), put('u', 'good', 'v'), bad])).rejects.toBeInstanceOf(RangeError);
       }
       expect(s.get('t', 'good')).toBeUndefined();
@@ -90,6 +91,8 @@ export function storageContract(name: string, open: () => Promise<StorageUnderTe
       expect(s.get('t', 'good')).toBeUndefined();
       expect(s.get('u', 'good')).toBeUndefined();
       expect(s.count('t')).toBe(1);
+      await s.write([put('t', 'pair \ud83d\udd11', 'v')]); // a surrogate pair is well formed
+      expect(s.get('t', 'pair \ud83d\udd11')).toBeDefined();
     });
 
     it('[ST2] get sees writes before their promise resolves; a pending del shadows', async () => {

@@ -2,6 +2,7 @@ import { appendFileSync, mkdtempSync, readdirSync, renameSync, rmSync, statSync,
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import fc from 'fast-check';
 import { comparePositions, walHeaderBytes, WriteAheadLog, type WalPosition } from '../../src/storage/write-ahead-log.ts';
 import { decodeWriteOps, encodeWriteOps } from '../../src/storage/write-op-codec.ts';
 import type { WriteOp } from '../../src/storage/storage.ts';
@@ -118,6 +119,21 @@ describe('write-op codec', () => {
     const back = decodeWriteOps(encodeWriteOps(ops).bytes);
     expect(back.map((op) => ({ ...op, ...(op.type === 'put' ? { value: [...op.value] } : {}) }))).toEqual(
       ops.map((op) => ({ ...op, ...(op.type === 'put' ? { value: [...op.value] } : {}) })),
+    );
+  });
+
+  it('round-trips any ops, each value also given back as a view of the encoding', () => {
+    const op = fc.oneof(
+      fc.record({ type: fc.constant('put' as const), table: fc.string({ minLength: 1, maxLength: 8 }), key: fc.string({ unit: 'grapheme', minLength: 1, maxLength: 40 }), value: fc.uint8Array({ maxLength: 64 }) }),
+      fc.record({ type: fc.constant('del' as const), table: fc.string({ minLength: 1, maxLength: 8 }), key: fc.string({ minLength: 1, maxLength: 40 }) }),
+    );
+    const plain = (o: WriteOp): unknown => ({ ...o, ...(o.type === 'put' ? { value: [...o.value] } : {}) });
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 5 }), fc.nat({ max: 16 }), (ops, reserve) => {
+        const { bytes, ops: views } = encodeWriteOps(ops, reserve);
+        expect(decodeWriteOps(bytes.subarray(reserve)).map(plain)).toEqual(ops.map(plain));
+        expect(views.map(plain)).toEqual(ops.map(plain));
+      }),
     );
   });
 
