@@ -36,6 +36,11 @@ export class FaultyTransport<M> implements Transport<M> {
   private readonly outgoing = new Map<NodeId, Held<M>[]>();
   private readonly incoming = new Map<NodeId, Held<M>[]>();
   private closed = false;
+  /**
+   * Whether anything can hold, drop or delay a message: no faults in force and nothing held.
+   * Every message of every node passes here, so without faults it goes straight through.
+   */
+  private clear = true;
 
   constructor(
     private readonly inner: Transport<M>,
@@ -52,6 +57,17 @@ export class FaultyTransport<M> implements Transport<M> {
     this.isolated = new Set(parsed.isolate ?? []);
     this.delays = new Map(Object.entries(parsed.delayMs ?? {}));
     this.dropByPeer = new Map(Object.entries(parsed.dropRateByPeer ?? {}));
+    this.updateClear();
+  }
+
+  private updateClear(): void {
+    const spec = this.spec;
+    const faultFree =
+      this.isolated.size === 0 &&
+      this.delays.size === 0 &&
+      this.dropByPeer.size === 0 &&
+      !((spec.dropRate ?? 0) > 0);
+    this.clear = faultFree && this.outgoing.size === 0 && this.incoming.size === 0;
   }
 
   /** Heal everything. Messages already held still arrive when their delay ends. */
@@ -72,6 +88,7 @@ export class FaultyTransport<M> implements Transport<M> {
   }
 
   send(to: NodeId, message: M): boolean {
+    if (this.clear && !this.closed) return this.inner.send(to, message);
     if (this.closed) return false;
     if (this.isolated.has(to)) return true;
     // An unreachable peer fails fast as without faults; only then may the network lose it.
@@ -98,6 +115,10 @@ export class FaultyTransport<M> implements Transport<M> {
   }
 
   private arrive(from: NodeId, message: M): void {
+    if (this.clear && !this.closed) {
+      this.handler?.(from, message);
+      return;
+    }
     if (this.closed || this.isolated.has(from) || this.lost(from)) return;
     this.pass(this.incoming, from, message, (m) => {
       this.handler?.(from, m);
@@ -111,11 +132,17 @@ export class FaultyTransport<M> implements Transport<M> {
   }
 
   /** Forward now, or hold behind the delay and behind anything already held for that peer. */
-  private pass(queues: Map<NodeId, Held<M>[]>, peer: NodeId, message: M, forward: (m: M) => boolean): boolean {
+  private pass(
+    queues: Map<NodeId, Held<M>[]>,
+    peer: NodeId,
+    message: M,
+    forward: (m: M) => boolean,
+  ): boolean {
     const delayMs = this.delays.get(peer) ?? 0;
     let queue = queues.get(peer);
     if (delayMs === 0 && queue === undefined) return forward(message);
     if (queue === undefined) queues.set(peer, (queue = []));
+    this.clear = false;
     const held: Held<M> = { message, ready: delayMs === 0, handle: undefined };
     queue.push(held);
     if (!held.ready) {
@@ -133,7 +160,10 @@ export class FaultyTransport<M> implements Transport<M> {
     let n = 0;
     while (n < queue.length && queue[n]!.ready) n++;
     const due = queue.splice(0, n);
-    if (queue.length === 0) queues.delete(peer);
+    if (queue.length === 0) {
+      queues.delete(peer);
+      this.updateClear();
+    }
     for (const held of due) forward(held.message);
   }
 }
