@@ -5,7 +5,14 @@ import { checkLmdbDataFile } from './lmdb-file-check.ts';
 import { makeDir } from './make-dir.ts';
 import { compareUtf8 } from './utf8-order.ts';
 import { PendingWrites, type Pending } from './pending-writes.ts';
-import { comparePositions, walHeaderBytes, WriteAheadLog, type WalEntry, type WalPosition, type WalRecord } from './write-ahead-log.ts';
+import {
+  comparePositions,
+  walHeaderBytes,
+  WriteAheadLog,
+  type WalEntry,
+  type WalPosition,
+  type WalRecord,
+} from './write-ahead-log.ts';
 import { decodeWriteOps, encodeWriteOps } from './write-op-codec.ts';
 import { join } from 'node:path';
 
@@ -135,10 +142,16 @@ export class LmdbStorage implements Storage {
       const walOptions: DatabaseOptions & { create: boolean } = { ...tableOptions, create: true };
       const walTable = env.openDB<Buffer, Buffer>(walTableName, walOptions);
       const appliedBytes = walTable.get(appliedKey);
-      const applied = appliedBytes === undefined ? { segment: 0, offset: 0 } : decodePosition(appliedBytes);
+      const applied =
+        appliedBytes === undefined ? { segment: 0, offset: 0 } : decodePosition(appliedBytes);
       const opened = WriteAheadLog.open(join(options.path, 'wal'), applied.segment);
       log = opened.log;
-      const storage = new LmdbStorage(env, walTable, log, options.checkpointIntervalMs ?? checkpointIntervalMsDefault);
+      const storage = new LmdbStorage(
+        env,
+        walTable,
+        log,
+        options.checkpointIntervalMs ?? checkpointIntervalMsDefault,
+      );
       storage.replay(opened.records.filter((r) => comparePositions(r.end, applied) > 0));
       return storage;
     } catch (e) {
@@ -190,9 +203,12 @@ export class LmdbStorage implements Storage {
     try {
       this.assertOpen();
       validateOps(ops);
-      for (let i = 0; i < ops.length; i++) if (ops[i]!.table === walTableName) throw new RangeError('storage: reserved table name');
+      for (let i = 0; i < ops.length; i++)
+        if (ops[i]!.table === walTableName) throw new RangeError('storage: reserved table name');
       if (this.backlogBytes > backlogBytesMax) {
-        return Promise.reject(new StorageIoError('lmdb: too many writes wait for LMDB (is the disk full?)', undefined));
+        return Promise.reject(
+          new StorageIoError('lmdb: too many writes wait for LMDB (is the disk full?)', undefined),
+        );
       }
       // The log record is the engine's one copy of the values (the overlay holds views into it),
       // so neither changes if the caller reuses its buffers.
@@ -266,7 +282,8 @@ export class LmdbStorage implements Storage {
       () => {
         // The writes stay durable in the log and visible in the overlay; try again later.
         this.checkpointing = null;
-        if (!this.closed && this.checkpointTimer === null) this.armCheckpointTimer(checkpointRetryMs);
+        if (!this.closed && this.checkpointTimer === null)
+          this.armCheckpointTimer(checkpointRetryMs);
       },
     );
   }
@@ -285,9 +302,22 @@ export class LmdbStorage implements Storage {
     if (end === undefined) return;
     try {
       // Creating a table runs a short synchronous LMDB transaction, once per table; before the batch.
-      const dbs = batch.map((w) => w.copies.map((op) => this.table(op.table, true)!));
+      // (Plain loops: a checkpoint carries every write of the last interval.)
+      let lastName: string | undefined;
+      for (const w of batch) {
+        for (const op of w.copies) {
+          if (op.table !== lastName) this.table((lastName = op.table), true);
+        }
+      }
       await this.env.batch(() => {
-        batch.forEach((w, i) => w.copies.forEach((op, j) => applyOp(dbs[i]![j]!, op)));
+        let name: string | undefined;
+        let db: Table | undefined;
+        for (const w of batch) {
+          for (const op of w.copies) {
+            if (op.table !== name) db = this.tables.get((name = op.table));
+            applyOp(db!, op);
+          }
+        }
         void this.walTable.put(appliedKey, encodePosition(end));
       });
     } catch (e) {
@@ -415,7 +445,10 @@ function isStorableKey(key: string): boolean {
  * Merges durable entries with the newest pending op of each key in flight (ST2 for ranges: a
  * scan sees every write already called, like `get`). Both inputs are in storage order.
  */
-function* overlayRange(durable: Iterable<[string, Uint8Array]>, pending: readonly [string, Pending][]): Iterable<[string, Uint8Array]> {
+function* overlayRange(
+  durable: Iterable<[string, Uint8Array]>,
+  pending: readonly [string, Pending][],
+): Iterable<[string, Uint8Array]> {
   let i = 0;
   for (const entry of durable) {
     while (i < pending.length && compareUtf8(pending[i]![0], entry[0]) < 0) {

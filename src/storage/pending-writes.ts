@@ -36,9 +36,16 @@ export class PendingWrites {
       const table = this.#tables.get(op.table);
       const pending = table?.get(op.key);
       if (table === undefined || pending === undefined) continue;
-      const i = pending.findIndex((p) => p.seq === seq);
-      if (i >= 0) pending.splice(i, 1);
-      if (pending.length === 0) table.delete(op.key);
+      // Nearly always this key's only pending op (checkpoints apply writes in order).
+      if (pending.length === 1) {
+        if (pending[0]!.seq === seq) table.delete(op.key);
+      } else {
+        for (let i = 0; i < pending.length; i++) {
+          if (pending[i]!.seq !== seq) continue;
+          pending.splice(i, 1);
+          break;
+        }
+      }
       if (table.size === 0) this.#tables.delete(op.table);
     }
   }
@@ -53,7 +60,10 @@ export class PendingWrites {
   inRange(table: string, gte: string | undefined, lt: string | undefined): [string, Pending][] {
     const overlay = this.#tables.get(table);
     if (overlay === undefined) return [];
-    const within = overlay.range({ ...(gte !== undefined ? { gte } : {}), ...(lt !== undefined ? { lt } : {}) });
+    const within = overlay.range({
+      ...(gte !== undefined ? { gte } : {}),
+      ...(lt !== undefined ? { lt } : {}),
+    });
     return within.map(([key, pending]) => [key, pending[pending.length - 1]!]);
   }
 }
