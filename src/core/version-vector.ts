@@ -46,8 +46,9 @@ export function mergeVectors(a: VersionVector, b: VersionVector): VersionVector 
   if (descends(a, b)) return a;
   if (descends(b, a)) return b;
   const out = newVector();
-  for (const k of Object.keys(a)) out[k] = a[k] ?? 0;
-  for (const k of Object.keys(b)) {
+  // (for-in, not Object.keys: vectors inherit nothing, and V8 walks their keys without an array.)
+  for (const k in a) out[k] = a[k] ?? 0;
+  for (const k in b) {
     const v = b[k] ?? 0;
     if (!(k in out) || (out[k] ?? 0) < v) out[k] = v;
   }
@@ -58,7 +59,7 @@ export function mergeVectors(a: VersionVector, b: VersionVector): VersionVector 
 export function withEvent(vv: VersionVector, dot: Dot): VersionVector {
   if (counterOf(vv, dot.actor) >= dot.counter) return vv;
   const out = newVector();
-  for (const k of Object.keys(vv)) out[k] = vv[k]!;
+  for (const k in vv) out[k] = vv[k]!;
   out[dot.actor] = dot.counter;
   return out;
 }
@@ -70,7 +71,7 @@ export function coversDot(vv: VersionVector, dot: Dot): boolean {
 
 /** a ≥ b: a has seen every event b has. */
 export function descends(a: VersionVector, b: VersionVector): boolean {
-  for (const k of Object.keys(b)) {
+  for (const k in b) {
     if (counterOf(a, k) < (b[k] ?? 0)) return false;
   }
   return true;
