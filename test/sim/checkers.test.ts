@@ -21,9 +21,17 @@ function op(fields: Partial<HistoryOp> & Pick<HistoryOp, 'f' | 'key'>): HistoryO
     ...fields,
   };
 }
-const rec = (context: Record<string, number>, ...siblings: [string, string, boolean?, Record<string, number>?][]): RecordJson => ({
+const rec = (
+  context: Record<string, number>,
+  ...siblings: [string, string, boolean?, Record<string, number>?][]
+): RecordJson => ({
   context,
-  siblings: siblings.map(([dot, value, deleted, seen]) => ({ dot, value, deleted: deleted ?? false, seen: seen ?? {} })),
+  siblings: siblings.map(([dot, value, deleted, seen]) => ({
+    dot,
+    value,
+    deleted: deleted ?? false,
+    seen: seen ?? {},
+  })),
 });
 const opts = { n: 3, sloppy: false };
 
@@ -33,10 +41,19 @@ describe('[SIM-CHECK] checkers on hand-written histories', () => {
     const h = [
       op({ f: 'put', key: 'k', value: 'a', w: 2, context: null, dot: 'n1:1' }),
       op({ f: 'put', key: 'k', value: 'b', w: 2, context: null, dot: 'n2:1' }),
-      op({ process: 'final', f: 'read', key: 'k', r: 3, result: rec({ n1: 1, n2: 1 }, ['n2:1', 'b']) }),
+      op({
+        process: 'final',
+        f: 'read',
+        key: 'k',
+        r: 3,
+        result: rec({ n1: 1, n2: 1 }, ['n2:1', 'b']),
+      }),
     ];
     // The final read is itself an R=N read that missed it.
-    expect(checkHistory(h, opts).violations.map((v) => v.kind)).toEqual(['lost-write', 'stale-read']);
+    expect(checkHistory(h, opts).violations.map((v) => v.kind)).toEqual([
+      'lost-write',
+      'stale-read',
+    ]);
   });
 
   it('no lost-write when a later write had seen it (its context covers the dot)', () => {
@@ -44,7 +61,13 @@ describe('[SIM-CHECK] checkers on hand-written histories', () => {
     const h = [
       op({ f: 'put', key: 'k', value: 'a', w: 2, context: null, dot: 'n1:1' }),
       op({ f: 'put', key: 'k', value: 'b', w: 2, context: { n1: 1 }, dot: 'n1:2' }),
-      op({ process: 'final', f: 'read', key: 'k', r: 3, result: rec({ n1: 2 }, ['n1:2', 'b', false, { n1: 1 }]) }),
+      op({
+        process: 'final',
+        f: 'read',
+        key: 'k',
+        r: 3,
+        result: rec({ n1: 2 }, ['n1:2', 'b', false, { n1: 1 }]),
+      }),
     ];
     expect(checkHistory(h, opts).violations).toEqual([]);
   });
@@ -65,6 +88,53 @@ describe('[SIM-CHECK] checkers on hand-written histories', () => {
     expect(sloppy.stats.sloppyStaleReads).toBe(1);
   });
 
+  it('an acknowledged delete applied twice (a retried forward): its second tombstone is still that delete', () => {
+    seq = 0;
+    const h = [
+      op({ f: 'put', key: 'k', value: 'a', w: 3, context: null, dot: 'n1:1' }),
+      // Acknowledged with n4:1; a retry on another coordinator also stored it, as n5:1.
+      op({ f: 'del', key: 'k', w: 2, context: { n1: 1 }, dot: 'n4:1' }),
+      op({
+        f: 'read',
+        key: 'k',
+        r: 1,
+        result: rec({ n1: 1, n5: 1 }, ['n5:1', '', true, { n1: 1 }]),
+      }),
+      op({
+        process: 'final',
+        f: 'read',
+        key: 'k',
+        r: 3,
+        result: rec(
+          { n1: 1, n4: 1, n5: 1 },
+          ['n4:1', '', true, { n1: 1 }],
+          ['n5:1', '', true, { n1: 1 }],
+        ),
+      }),
+    ];
+    expect(checkHistory(h, opts).violations).toEqual([]);
+    // A tombstone no delete with that context made still shows nothing that had seen `a`.
+    seq = 0;
+    const other = [
+      op({ f: 'put', key: 'k', value: 'a', w: 3, context: null, dot: 'n1:1' }),
+      op({ f: 'del', key: 'k', w: 2, context: {}, dot: 'n4:1' }),
+      op({
+        f: 'read',
+        key: 'k',
+        r: 1,
+        result: rec({ n1: 1, n5: 1 }, ['n5:1', '', true, { n1: 1 }]),
+      }),
+      op({
+        process: 'final',
+        f: 'read',
+        key: 'k',
+        r: 3,
+        result: rec({ n1: 1, n4: 1 }, ['n1:1', 'a'], ['n4:1', '', true, {}]),
+      }),
+    ];
+    expect(checkHistory(other, opts).violations.map((v) => v.kind)).toContain('stale-read');
+  });
+
   it('resurrection: a version the delete had seen comes back', () => {
     seq = 0;
     const h = [
@@ -82,7 +152,13 @@ describe('[SIM-CHECK] checkers on hand-written histories', () => {
     const h = [
       op({ f: 'put', key: 'k', value: 'a', w: 2, context: null, dot: 'n1:1' }),
       op({ f: 'put', key: 'k', value: 'b', w: 2, context: { n1: 1 }, dot: 'n2:1' }),
-      op({ process: 'final', f: 'read', key: 'k', r: 3, result: rec({ n1: 1, n2: 1 }, ['n1:1', 'a'], ['n2:1', 'b']) }),
+      op({
+        process: 'final',
+        f: 'read',
+        key: 'k',
+        r: 3,
+        result: rec({ n1: 1, n2: 1 }, ['n1:1', 'a'], ['n2:1', 'b']),
+      }),
     ];
     expect(checkHistory(h, opts).violations.map((v) => v.kind)).toEqual(['false-sibling']);
   });
@@ -92,7 +168,13 @@ describe('[SIM-CHECK] checkers on hand-written histories', () => {
     const h = [
       op({ f: 'put', key: 'k', value: 'a', w: 2, context: null, dot: 'n1:1' }),
       op({ f: 'put', key: 'k', value: 'b', w: 2, context: null, dot: 'n2:1' }),
-      op({ process: 'final', f: 'read', key: 'k', r: 3, result: rec({ n1: 1, n2: 1 }, ['n1:1', 'a'], ['n2:1', 'b']) }),
+      op({
+        process: 'final',
+        f: 'read',
+        key: 'k',
+        r: 3,
+        result: rec({ n1: 1, n2: 1 }, ['n1:1', 'a'], ['n2:1', 'b']),
+      }),
     ];
     expect(checkHistory(h, opts).violations).toEqual([]);
   });
@@ -102,7 +184,13 @@ describe('[SIM-CHECK] checkers on hand-written histories', () => {
     const h = [
       op({ f: 'put', key: 'k', value: 'a', w: 1, context: null, dot: 'n1:1' }),
       op({ process: 'final', f: 'read', key: 'k', r: 3, result: rec({ n1: 1 }, ['n1:1', 'a']) }),
-      op({ process: 'final', node: 'n1', f: 'local-read', key: 'k', result: rec({ n1: 1 }, ['n1:1', 'a']) }),
+      op({
+        process: 'final',
+        node: 'n1',
+        f: 'local-read',
+        key: 'k',
+        result: rec({ n1: 1 }, ['n1:1', 'a']),
+      }),
       op({ process: 'final', node: 'n2', f: 'local-read', key: 'k', result: null }),
     ];
     expect(checkHistory(h, opts).violations.map((v) => v.kind)).toEqual(['divergence']);
@@ -114,31 +202,54 @@ describe('[SIM-CHECK] checkers on hand-written histories', () => {
       op({ f: 'put', key: 'k', value: 'a', w: 2, context: null, dot: 'n1:1' }),
       op({ f: 'put', key: 'k', value: 'b', w: 2, context: null, dot: 'n1:1' }),
       op({ f: 'put', key: 'k', value: 'c', w: 2, context: null, dot: null }),
-      op({ process: 'final', f: 'read', key: 'k', r: 3, result: rec({ n1: 1, n9: 1 }, ['n1:1', 'a'], ['n9:1', 'zzz']) }),
+      op({
+        process: 'final',
+        f: 'read',
+        key: 'k',
+        r: 3,
+        result: rec({ n1: 1, n9: 1 }, ['n1:1', 'a'], ['n9:1', 'zzz']),
+      }),
     ];
-    const kinds = checkHistory(h, opts).violations.map((v) => v.kind).sort();
+    const kinds = checkHistory(h, opts)
+      .violations.map((v) => v.kind)
+      .sort();
     // b's acknowledged version was overwritten under its reused dot: lost as well.
     expect(kinds).toEqual(['ack-without-version', 'dot-reuse', 'lost-write', 'phantom']);
   });
 });
 
 describe('[SIM-COUNTER] counters exact', () => {
-  const inc = (by: number, idem: string, type: 'ok' | 'fail' | 'info'): HistoryOp => op({ f: 'inc', key: 'c', field: 'x', by, idempotencyKey: idem, type });
-  const final = (v: number): HistoryOp => op({ process: 'final', f: 'counter-read', key: 'c', field: 'x', counter: v });
+  const inc = (by: number, idem: string, type: 'ok' | 'fail' | 'info'): HistoryOp =>
+    op({ f: 'inc', key: 'c', field: 'x', by, idempotencyKey: idem, type });
+  const final = (v: number): HistoryOp =>
+    op({ process: 'final', f: 'counter-read', key: 'c', field: 'x', counter: v });
 
   it('acknowledged increments counted once per idempotency key, unknown ones maybe', () => {
     seq = 0;
-    const h = [inc(5, 'a', 'info'), inc(5, 'a', 'ok'), inc(2, 'b', 'ok'), inc(3, 'c', 'info'), inc(4, 'd', 'fail'), final(10)];
+    const h = [
+      inc(5, 'a', 'info'),
+      inc(5, 'a', 'ok'),
+      inc(2, 'b', 'ok'),
+      inc(3, 'c', 'info'),
+      inc(4, 'd', 'fail'),
+      final(10),
+    ];
     expect(checkCounters(h)).toEqual([]);
     seq = 0;
-    expect(checkCounters([inc(5, 'a', 'ok'), inc(2, 'b', 'ok'), inc(3, 'c', 'info'), final(7)])).toEqual([]);
+    expect(
+      checkCounters([inc(5, 'a', 'ok'), inc(2, 'b', 'ok'), inc(3, 'c', 'info'), final(7)]),
+    ).toEqual([]);
   });
 
   it('reports an over-count (a retry applied twice) and an under-count (a lost increment)', () => {
     seq = 0;
-    expect(checkCounters([inc(5, 'a', 'info'), inc(5, 'a', 'ok'), final(10)]).map((v) => v.kind)).toEqual(['counter']);
+    expect(
+      checkCounters([inc(5, 'a', 'info'), inc(5, 'a', 'ok'), final(10)]).map((v) => v.kind),
+    ).toEqual(['counter']);
     seq = 0;
-    expect(checkCounters([inc(5, 'a', 'ok'), inc(1, 'b', 'ok'), final(5)]).map((v) => v.kind)).toEqual(['counter']);
+    expect(
+      checkCounters([inc(5, 'a', 'ok'), inc(1, 'b', 'ok'), final(5)]).map((v) => v.kind),
+    ).toEqual(['counter']);
     seq = 0;
     expect(checkCounters([inc(5, 'a', 'fail'), final(5)]).map((v) => v.kind)).toEqual(['counter']);
   });

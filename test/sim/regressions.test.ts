@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { runSimulation, SIM_DEFAULTS } from '../../src/sim/cluster-sim.ts';
 import { parseFaults } from '../../src/sim/faults.ts';
+import { nodeCounters } from '../../src/sim/node-counter-adapter.ts';
 
 /**
  * Seeds that found bugs, each a named regression test (docs/TESTING.md, "When a seed fails").
@@ -12,8 +13,30 @@ describe('[SIM-R] regressions', () => {
     '[SIM-R1] partition handoff leaves a disk-full rejection unhandled, which kills a node (seed 5, --nodes 5 --ops 120)',
     { timeout: 60_000 },
     async () => {
-      const r = await runSimulation({ ...SIM_DEFAULTS, nodes: 5, ops: 120, seed: 5, faults: parseFaults('all') });
+      const r = await runSimulation({
+        ...SIM_DEFAULTS,
+        nodes: 5,
+        ops: 120,
+        seed: 5,
+        faults: parseFaults('all'),
+      });
       expect(r.violations.filter((v) => v.kind === 'unhandled-rejection')).toEqual([]);
+    },
+  );
+
+  it(
+    '[SIM-R2] a read showing the second tombstone of an acknowledged delete (a retried forward) is not stale (seed 183, --nodes 5)',
+    { timeout: 60_000 },
+    async () => {
+      // The options `nosqldb sim --seed 183 --nodes 5 --faults all` runs with.
+      const r = await runSimulation({
+        ...SIM_DEFAULTS,
+        nodes: 5,
+        seed: 183,
+        faults: parseFaults('all'),
+        counters: nodeCounters(),
+      });
+      expect(r.violations).toEqual([]);
     },
   );
 });

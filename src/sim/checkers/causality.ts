@@ -66,8 +66,8 @@ export class KeyCausality {
 
   /**
    * The write that made a version. A live version is named by its unique value; a tombstone by
-   * the dot its delete was acknowledged with, else by the unacknowledged delete whose client
-   * context equals the tombstone's `seen`. Undefined (and a `phantom` violation for a value
+   * the dot its delete was acknowledged with, else by a delete whose client context equals the
+   * tombstone's `seen`. Undefined (and a `phantom` violation for a value
    * no one wrote) when nothing matches.
    */
   writerOf(s: SiblingJson, shownBy: number): WriteInfo | undefined {
@@ -90,8 +90,12 @@ export class KeyCausality {
       this.#assign(w, s.dot, shownBy);
       return w;
     }
+    // A delete whose client context is the tombstone's `seen`: an unacknowledged one first, else
+    // an acknowledged one applied a second time (a forward retried on silence, as a put can be:
+    // kv-node.ts `write`), whose extra version has a dot of its own.
     const seen = JSON.stringify(s.seen);
-    const w = this.writes.find((x) => x.op.f === 'del' && x.op.type !== 'ok' && JSON.stringify(sortedVector(x.ctx)) === seen);
+    const sameContext = (x: WriteInfo): boolean => x.op.f === 'del' && JSON.stringify(sortedVector(x.ctx)) === seen;
+    const w = this.writes.find((x) => x.op.type !== 'ok' && sameContext(x)) ?? this.writes.find(sameContext);
     if (w) this.#assign(w, s.dot, shownBy);
     return w;
   }
