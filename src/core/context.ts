@@ -1,5 +1,11 @@
 import type { VersionVector } from './version-vector.ts';
-import { COUNTER_MAX, newVector, parseVector, sortedActors, VECTOR_ACTORS_MAX } from './version-vector.ts';
+import {
+  COUNTER_MAX,
+  newVector,
+  parseVector,
+  sortedActors,
+  VECTOR_ACTORS_MAX,
+} from './version-vector.ts';
 import { TextCache } from './text-cache.ts';
 import { KvError } from './errors.ts';
 
@@ -103,8 +109,8 @@ function base64UrlDecode(text: string): string {
  * seen. Every coordinated write decodes its client's context, and the general way costs regular
  * expressions, several strings and a throw-away object per entry. Returns undefined for anything
  * else (another format, non-ASCII, an actor that is not a node id, a duplicate, too many entries,
- * a counter of zero or out of range), so `decodeContextText` decides and reports exactly as before: this
- * gives either undefined or its vector (property-tested in test/core/siblings.test.ts).
+ * a counter of zero or out of range), so `decodeContextText` decides and reports exactly as
+ * before: this gives either undefined or its vector (property-tested in test/core/siblings.test.ts).
  */
 export function readContext(context: string): VersionVector | undefined {
   const n = context.length;
@@ -145,7 +151,8 @@ export function readContext(context: string): VersionVector | undefined {
     // counter: 1 to 16 digits, at most COUNTER_MAX
     const digits = at;
     let counter = 0;
-    while (at < len && at - digits < 17 && b[at]! >= 0x30 && b[at]! <= 0x39) counter = counter * 10 + (b[at++]! - 0x30);
+    while (at < len && at - digits < 17 && b[at]! >= 0x30 && b[at]! <= 0x39)
+      counter = counter * 10 + (b[at++]! - 0x30);
     if (at === digits || at - digits > 16 || counter > COUNTER_MAX) return undefined;
     if (at < len && b[at++] !== 0x2c) return undefined; // ','
     if (at === len && b[len - 1] === 0x2c) return undefined; // a trailing comma
@@ -161,7 +168,9 @@ const contextBytes = new Uint8Array(Math.ceil((CONTEXT_CHARS_MAX * 3) / 4));
 const contextActors = new TextCache(16);
 /** Base64url digit values by character code; -1 for anything else. */
 const BASE64URL = Array.from({ length: 128 }, (_, c) =>
-  'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'.indexOf(String.fromCharCode(c)),
+  'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'.indexOf(
+    String.fromCharCode(c),
+  ),
 );
 
 function isAlnum(c: number): boolean {

@@ -40,7 +40,7 @@ export function counterOf(vv: VersionVector, actor: NodeId): number {
 /**
  * Pointwise maximum: the least vector that has seen everything either has seen. When one side
  * has seen all the other has (a replica taking a newer write: nearly always), that side itself:
- * vectors are immutable, and a new dictionary per merge was a good part of a write's garbage.
+ * vectors are immutable, and a new vector per merge was a good part of a write's garbage.
  */
 export function mergeVectors(a: VersionVector, b: VersionVector): VersionVector {
   if (descends(a, b)) return a;

@@ -33,7 +33,6 @@ type WireSibling = readonly [
   number,
 ];
 
-
 export function recordToWire(r: VersionedRecord): WireRecord {
   const wire: WireRecord = {
     c: r.context as Record<string, number>,
@@ -124,30 +123,18 @@ function putText(at: number, text: string): number {
 
 const utf8Encoder = new TextEncoder();
 
-/** Upper-case hex digit codes. */
+/** Upper-case hex digit codes, and the 16 codes of one digest (reused). */
 const HEX_CODES = Array.from('0123456789ABCDEF', (c) => c.charCodeAt(0));
+const digestCodes: number[] = new Array<number>(16).fill(0);
 
 /** Two 32-bit words as 16 upper-case hex digits, in one string (what `hashHex` writes, no `0x`). */
 function hexWords(hi: number, lo: number): string {
-  const x = HEX_CODES;
-  return String.fromCharCode(
-    x[hi >>> 28]!,
-    x[(hi >>> 24) & 15]!,
-    x[(hi >>> 20) & 15]!,
-    x[(hi >>> 16) & 15]!,
-    x[(hi >>> 12) & 15]!,
-    x[(hi >>> 8) & 15]!,
-    x[(hi >>> 4) & 15]!,
-    x[hi & 15]!,
-    x[lo >>> 28]!,
-    x[(lo >>> 24) & 15]!,
-    x[(lo >>> 20) & 15]!,
-    x[(lo >>> 16) & 15]!,
-    x[(lo >>> 12) & 15]!,
-    x[(lo >>> 8) & 15]!,
-    x[(lo >>> 4) & 15]!,
-    x[lo & 15]!,
-  );
+  for (let i = 0; i < 8; i++) {
+    const shift = 28 - 4 * i;
+    digestCodes[i] = HEX_CODES[(hi >>> shift) & 15]!;
+    digestCodes[8 + i] = HEX_CODES[(lo >>> shift) & 15]!;
+  }
+  return String.fromCharCode(...digestCodes);
 }
 
 /** Validates and converts a record from the wire or the disk; throws KV_BAD_REQUEST. */

@@ -1,7 +1,19 @@
 import type { Sibling, VersionedRecord } from '../core/siblings.ts';
-import { COUNTER_MAX, newVector, VECTOR_ACTORS_MAX, type VersionVector } from '../core/version-vector.ts';
+import {
+  COUNTER_MAX,
+  newVector,
+  VECTOR_ACTORS_MAX,
+  type VersionVector,
+} from '../core/version-vector.ts';
 import { isNodeId } from '../core/types.ts';
 import { TextCache } from '../core/text-cache.ts';
+import {
+  ARRAY_LENGTH,
+  BIN_LENGTH,
+  MAP_LENGTH,
+  STR_LENGTH,
+  type LengthForms,
+} from './msgpack-lengths.ts';
 
 /**
  * A direct reader for the one msgpack shape a plain record has (record-codec.ts):
@@ -27,10 +39,10 @@ export function readRecord(bytes: Uint8Array): VersionedRecord | undefined {
   src = bytes;
   pos = 0;
   try {
-    if (mapHeader() !== 2 || !fixKey(0x63)) return undefined; // 'c'
+    if (length(MAP_LENGTH) !== 2 || !fixKey(0x63)) return undefined; // 'c'
     const context = vector();
     if (!fixKey(0x73)) return undefined; // 's'
-    const n = arrayHeader();
+    const n = length(ARRAY_LENGTH);
     if (n > SIBLINGS_ON_WIRE_MAX) return undefined;
     const siblings: Sibling[] = [];
     for (let i = 0; i < n; i++) siblings.push(sibling(context));
@@ -51,7 +63,7 @@ let src: Uint8Array = EMPTY;
 let pos = 0;
 
 function sibling(context: VersionVector): Sibling {
-  if (arrayHeader() !== 7) throw notThisShape;
+  if (length(ARRAY_LENGTH) !== 7) throw notThisShape;
   const actor = actorText();
   const counter = number();
   if (!Number.isSafeInteger(counter) || counter < 1) throw notThisShape;
@@ -68,7 +80,7 @@ function sibling(context: VersionVector): Sibling {
 
 /** A version vector, checked as `parseVector` checks one (zero counters are left out). */
 function vector(): VersionVector {
-  const n = mapHeader();
+  const n = length(MAP_LENGTH);
   if (n > VECTOR_ACTORS_MAX) throw notThisShape;
   const out = newVector();
   for (let i = 0; i < n; i++) {
@@ -89,19 +101,14 @@ function fixKey(letter: number): boolean {
   return true;
 }
 
-function mapHeader(): number {
+/** A length in any of the forms `forms` has. */
+function length(forms: LengthForms): number {
   const b = byte();
-  if (b >= 0x80 && b <= 0x8f) return b & 0x0f;
-  if (b === 0xde) return u16();
-  if (b === 0xdf) return u32();
-  throw notThisShape;
-}
-
-function arrayHeader(): number {
-  const b = byte();
-  if (b >= 0x90 && b <= 0x9f) return b & 0x0f;
-  if (b === 0xdc) return u16();
-  if (b === 0xdd) return u32();
+  const fix = b - forms.fix;
+  if (fix >= 0 && fix < forms.fixCount) return fix;
+  if (b === forms.c8 && forms.c8 !== 0) return byte();
+  if (b === forms.c16) return u16();
+  if (b === forms.c32) return u32();
   throw notThisShape;
 }
 
@@ -139,27 +146,16 @@ function bool(): boolean {
 
 /** Binary bytes, as a view into the input (as msgpackr gives them, `copyBuffers` off). */
 function bin(): Uint8Array {
-  const b = byte();
-  const n = b === 0xc4 ? byte() : b === 0xc5 ? u16() : b === 0xc6 ? u32() : -1;
-  if (n < 0 || pos + n > src.length) throw notThisShape;
+  const n = length(BIN_LENGTH);
+  if (pos + n > src.length) throw notThisShape;
   const out = src.subarray(pos, pos + n);
   pos += n;
   return out;
 }
 
-/** The length of a string (msgpack str), leaving `pos` at its first byte. */
-function textLength(): number {
-  const b = byte();
-  if (b >= 0xa0 && b <= 0xbf) return b & 0x1f;
-  if (b === 0xd9) return byte();
-  if (b === 0xda) return u16();
-  if (b === 0xdb) return u32();
-  throw notThisShape;
-}
-
 /** An actor: a node id, from the cache of ids already checked with `isNodeId`. */
 function actorText(): string {
-  const n = textLength();
+  const n = length(STR_LENGTH);
   const found = actors.find(src, pos, n);
   if (found !== undefined) {
     pos += n;
@@ -173,7 +169,7 @@ function actorText(): string {
 
 /** A content type, from the cache when it holds one with these bytes. */
 function contentTypeText(): string {
-  const n = textLength();
+  const n = length(STR_LENGTH);
   const found = contentTypes.find(src, pos, n);
   if (found !== undefined) {
     pos += n;

@@ -1,6 +1,7 @@
 import { Buffer } from 'node:buffer';
 import type { Sibling, VersionedRecord } from '../core/siblings.ts';
 import type { VersionVector } from '../core/version-vector.ts';
+import { ARRAY_LENGTH, BIN_LENGTH, STR_LENGTH, type LengthForms } from './msgpack-lengths.ts';
 
 /**
  * Writes a plain record (no document) in exactly the bytes msgpackr writes for
@@ -22,7 +23,7 @@ export function writeRecord(r: VersionedRecord): Buffer {
   vector(r.context);
   fixKey(0x73); // 's'
   const n = r.siblings.length;
-  arrayHeader(n);
+  length(ARRAY_LENGTH, n);
   for (let i = 0; i < n; i++) sibling(r.siblings[i]!);
   const out = Buffer.allocUnsafe(at);
   out.set(scratch.subarray(0, at));
@@ -41,8 +42,7 @@ function room(n: number): void {
 }
 
 function sibling(s: Sibling): void {
-  room(1);
-  scratch[at++] = 0x97; // fixarray of 7
+  length(ARRAY_LENGTH, 7);
   text(s.dot.actor);
   number(s.dot.counter);
   vector(s.seen);
@@ -80,15 +80,19 @@ function fixKey(letter: number): void {
   scratch[at++] = letter;
 }
 
-function arrayHeader(n: number): void {
+/** `n` in the smallest of the length forms `forms` has (msgpackr's choice too). */
+function length(forms: LengthForms, n: number): void {
   room(5);
-  if (n < 0x10) scratch[at++] = 0x90 | n;
-  else if (n < 0x10000) {
-    scratch[at++] = 0xdc;
+  if (n < forms.fixCount) scratch[at++] = forms.fix + n;
+  else if (n < 0x100 && forms.c8 !== 0) {
+    scratch[at++] = forms.c8;
+    scratch[at++] = n;
+  } else if (n < 0x10000) {
+    scratch[at++] = forms.c16;
     scratch[at++] = n >> 8;
     scratch[at++] = n & 0xff;
   } else {
-    scratch[at++] = 0xdd;
+    scratch[at++] = forms.c32;
     at = scratch.writeUInt32BE(n, at);
   }
 }
@@ -128,18 +132,8 @@ function number(value: number): void {
 
 function bin(value: Uint8Array): void {
   const n = value.length;
-  room(5 + n);
-  if (n < 0x100) {
-    scratch[at++] = 0xc4;
-    scratch[at++] = n;
-  } else if (n < 0x10000) {
-    scratch[at++] = 0xc5;
-    scratch[at++] = n >> 8;
-    scratch[at++] = n & 0xff;
-  } else {
-    scratch[at++] = 0xc6;
-    at = scratch.writeUInt32BE(n, at);
-  }
+  length(BIN_LENGTH, n);
+  room(n);
   scratch.set(value, at);
   at += n;
 }
@@ -147,7 +141,6 @@ function bin(value: Uint8Array): void {
 /** A string: ASCII copied as it is, anything else through Buffer's UTF-8 (U+FFFD for lone surrogates). */
 function text(s: string): void {
   const units = s.length;
-  room(5 + 3 * units);
   let ascii = true;
   for (let i = 0; i < units; i++) {
     if (s.charCodeAt(i) >= 0x80) {
@@ -156,18 +149,8 @@ function text(s: string): void {
     }
   }
   const n = ascii ? units : Buffer.byteLength(s, 'utf8');
-  if (n < 0x20) scratch[at++] = 0xa0 | n;
-  else if (n < 0x100) {
-    scratch[at++] = 0xd9;
-    scratch[at++] = n;
-  } else if (n < 0x10000) {
-    scratch[at++] = 0xda;
-    scratch[at++] = n >> 8;
-    scratch[at++] = n & 0xff;
-  } else {
-    scratch[at++] = 0xdb;
-    at = scratch.writeUInt32BE(n, at);
-  }
+  length(STR_LENGTH, n);
+  room(n);
   if (ascii) for (let i = 0; i < units; i++) scratch[at++] = s.charCodeAt(i);
   else at += scratch.write(s, at, 'utf8');
 }

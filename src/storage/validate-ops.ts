@@ -1,6 +1,5 @@
 import { keyBytesMax, type WriteOp } from './storage.ts';
 
-
 /**
  * Rejects ops no engine can store faithfully, before any of them is applied: a batch is all or
  * nothing (ST1), and LMDB would otherwise fail one op mid-batch. These are caller bugs, not I/O

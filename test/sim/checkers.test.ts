@@ -89,49 +89,29 @@ describe('[SIM-CHECK] checkers on hand-written histories', () => {
   });
 
   it('an acknowledged delete applied twice (a retried forward): its second tombstone is still that delete', () => {
-    seq = 0;
-    const h = [
-      op({ f: 'put', key: 'k', value: 'a', w: 3, context: null, dot: 'n1:1' }),
-      // Acknowledged with n4:1; a retry on another coordinator also stored it, as n5:1.
-      op({ f: 'del', key: 'k', w: 2, context: { n1: 1 }, dot: 'n4:1' }),
-      op({
-        f: 'read',
-        key: 'k',
-        r: 1,
-        result: rec({ n1: 1, n5: 1 }, ['n5:1', '', true, { n1: 1 }]),
-      }),
-      op({
-        process: 'final',
-        f: 'read',
-        key: 'k',
-        r: 3,
-        result: rec(
-          { n1: 1, n4: 1, n5: 1 },
-          ['n4:1', '', true, { n1: 1 }],
-          ['n5:1', '', true, { n1: 1 }],
-        ),
-      }),
-    ];
+    // `a`, then a delete acknowledged with n4:1 and read back as the tombstone n5:1 (seen {n1:1}).
+    const history = (deleteContext: Record<string, number>, final: RecordJson): HistoryOp[] => {
+      seq = 0;
+      return [
+        op({ f: 'put', key: 'k', value: 'a', w: 3, context: null, dot: 'n1:1' }),
+        op({ f: 'del', key: 'k', w: 2, context: deleteContext, dot: 'n4:1' }),
+        op({
+          f: 'read',
+          key: 'k',
+          r: 1,
+          result: rec({ n1: 1, n5: 1 }, ['n5:1', '', true, { n1: 1 }]),
+        }),
+        op({ process: 'final', f: 'read', key: 'k', r: 3, result: final }),
+      ];
+    };
+    // The delete had seen `a`: a retry on another coordinator stored it a second time, as n5:1.
+    const h = history(
+      { n1: 1 },
+      rec({ n1: 1, n4: 1, n5: 1 }, ['n4:1', '', true, { n1: 1 }], ['n5:1', '', true, { n1: 1 }]),
+    );
     expect(checkHistory(h, opts).violations).toEqual([]);
     // A tombstone no delete with that context made still shows nothing that had seen `a`.
-    seq = 0;
-    const other = [
-      op({ f: 'put', key: 'k', value: 'a', w: 3, context: null, dot: 'n1:1' }),
-      op({ f: 'del', key: 'k', w: 2, context: {}, dot: 'n4:1' }),
-      op({
-        f: 'read',
-        key: 'k',
-        r: 1,
-        result: rec({ n1: 1, n5: 1 }, ['n5:1', '', true, { n1: 1 }]),
-      }),
-      op({
-        process: 'final',
-        f: 'read',
-        key: 'k',
-        r: 3,
-        result: rec({ n1: 1, n4: 1 }, ['n1:1', 'a'], ['n4:1', '', true, {}]),
-      }),
-    ];
+    const other = history({}, rec({ n1: 1, n4: 1 }, ['n1:1', 'a'], ['n4:1', '', true, {}]));
     expect(checkHistory(other, opts).violations.map((v) => v.kind)).toContain('stale-read');
   });
 
