@@ -3,6 +3,7 @@ import { REPO_ROOT } from '../repo-root.ts';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { makeDir } from '../storage/make-dir.ts';
+import { nodeExecArgv } from './node-exec-argv.ts';
 import { join, resolve } from 'node:path';
 
 /** Path of the CLI entry point, so children run exactly this checkout's code. */
@@ -166,11 +167,9 @@ export class LocalCluster implements ClusterBackend {
   #spawn(m: Managed): void {
     const dataDir = this.dataDirOf(m.spec.id);
     makeDir(dataDir);
-    // NOSQLDB_NODE_EXEC_ARGV passes Node.js flags to every node process (docs/BENCHMARKS.md:
-    // profiling with `--cpu-prof`, which NODE_OPTIONS does not allow).
-    const execArgv = (process.env.NOSQLDB_NODE_EXEC_ARGV ?? '').split(' ').filter((a) => a !== '');
     const args = [
-      ...execArgv,
+      // Single-threaded GC, plus NOSQLDB_NODE_EXEC_ARGV (node-exec-argv.ts).
+      ...nodeExecArgv(),
       BIN,
       'node',
       '--id',

@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from 'node:net';
-import { LocalCluster, waitForCluster } from '../../src/cluster/local-cluster.ts';
+import { BIN, LocalCluster, waitForCluster } from '../../src/cluster/local-cluster.ts';
+import { nodeExecArgv } from '../../src/cluster/node-exec-argv.ts';
 import { waitFor } from '../helpers/in-process-cluster.ts';
 
 /**
@@ -115,4 +116,18 @@ describe('separate processes, LMDB, TCP', () => {
     expect((await putJson(1, 'after-garbage', 1)).status).toBe(200);
     expect((await fetch(`${url(0)}/kv/after-garbage?r=3`)).status).toBe(200);
   }, 30_000);
+
+  it('[GC1] the launched nodes run with single-threaded GC, before any flag NOSQLDB_NODE_EXEC_ARGV adds', () => {
+    const running = cluster.nodes().filter((n) => n.state === 'running' && n.pid !== null);
+    expect(running.map((n) => n.id).sort()).toEqual(ids);
+    for (const n of running) {
+      // The node's own command line (NUL-separated): the flag must reach V8 at start (node-exec-argv.ts).
+      const argv = readFileSync(`/proc/${n.pid}/cmdline`, 'utf8').split('\0');
+      const script = argv.indexOf(BIN);
+      expect(script).toBeGreaterThan(0);
+      expect(argv.slice(1, script)).toContain('--single-threaded-gc');
+    }
+    const flags = nodeExecArgv({ NOSQLDB_NODE_EXEC_ARGV: ' --cpu-prof  --no-single-threaded-gc ' });
+    expect(flags).toEqual(['--single-threaded-gc', '--cpu-prof', '--no-single-threaded-gc']);
+  });
 });
