@@ -92,6 +92,8 @@ export async function runBench(options: BenchOptions, out: BenchOutput): Promise
   const ratios = Object.fromEntries(
     Object.entries(ratioRounds).map(([name, list]) => [name, median(list)]),
   );
+  const { halfLoadP99Ms, halfLoadP99Rounds } =
+    options.rate === 'half' ? halfLoadP99(results) : { halfLoadP99Ms: {}, halfLoadP99Rounds: {} };
   return {
     date: new Date().toISOString(),
     machine: machineInfo(),
@@ -114,6 +116,8 @@ export async function runBench(options: BenchOptions, out: BenchOutput): Promise
     results,
     ratios,
     ratioRounds,
+    halfLoadP99Ms,
+    halfLoadP99Rounds,
     restart,
     notes: [...notes],
   };
@@ -132,6 +136,23 @@ function roundRatios(results: readonly RunResult[]): Record<string, number> {
     if (main && r.target !== main.target && r.throughput > 0)
       ratios[r.target] = main.throughput / r.throughput;
   return ratios;
+}
+
+/**
+ * Issue 12's "p99 at half the maximum" of `--rate half` results, per system: each round's paced
+ * run's p99 in round order, and their median.
+ */
+export function halfLoadP99(results: readonly RunResult[]): {
+  halfLoadP99Ms: Record<string, number>;
+  halfLoadP99Rounds: Record<string, number[]>;
+} {
+  const halfLoadP99Rounds: Record<string, number[]> = {};
+  for (const r of results)
+    if (r.rate !== null) (halfLoadP99Rounds[r.target] ??= []).push(r.latencyMs.p99);
+  const halfLoadP99Ms = Object.fromEntries(
+    Object.entries(halfLoadP99Rounds).map(([name, list]) => [name, median(list)]),
+  );
+  return { halfLoadP99Ms, halfLoadP99Rounds };
 }
 
 function median(values: readonly number[]): number {

@@ -22,7 +22,8 @@ export const BENCH_USAGE = `usage: nosqldb bench [options]   (docs/BENCHMARKS.md
   --blind                 writes without X-Context (they pile up siblings)
   --prefill               prefill keys before a write workload too (reads always prefill)
   --compare etcd,baseline also run the same workload against a 3-member etcd / a bare Node server
-  --rounds 1              run every system this many times, alternating; ratios are the median
+  --rounds 1              run every system this many times, alternating; ratios (and with
+                          --rate half, the p99 at half load) are the medians of the rounds
   --restart-probe         with --start: afterwards restart n1, time it and measure its RSS
   --seed N  --json`;
 

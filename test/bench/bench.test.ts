@@ -2,9 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { Histogram } from '../../src/bench/histogram.ts';
 import { keyChooser } from '../../src/bench/key-chooser.ts';
 import { seededRandom } from '../../src/core/seeded-random.ts';
-import { runBench } from '../../src/bench/bench-run.ts';
+import { halfLoadP99, runBench } from '../../src/bench/bench-run.ts';
 import type { BenchOptions } from '../../src/bench/bench-run.ts';
-import { formatReport } from '../../src/bench/report.ts';
+import { formatReport, type BenchReport } from '../../src/bench/report.ts';
+import type { RunResult } from '../../src/bench/load-runner.ts';
 import { runBenchCommand } from '../../src/cli/bench-command.ts';
 import { assertReachable } from '../../src/bench/reachable.ts';
 import { createServer } from 'node:http';
@@ -75,6 +76,62 @@ function oneNodeBench(
 }
 
 const quiet = { progress: () => undefined, info: () => undefined };
+
+describe('bench p99 at half the maximum', () => {
+  const run = (target: string, rate: number | null, p99: number): RunResult => ({
+    target,
+    workload: 'write',
+    connections: 64,
+    rate,
+    durationS: 10,
+    ops: 1,
+    ok: 1,
+    throughput: rate ?? 2 * p99,
+    latencyMs: { p50: 1, p95: 2, p99, p999: p99 + 1, max: p99 + 2, mean: 1 },
+    errors: {},
+    statuses: {},
+    serverCpuMsPerOp: null,
+    clientCpuMsPerOp: 0,
+    loadAverage: [0, 0, 0],
+  });
+
+  it('takes the paced run of every round per system, never a flat-out one, and their median', () => {
+    // Three rounds of nosql-db and etcd, each flat out (rate null, p99 99) then paced.
+    const results = [
+      [13.6, 20],
+      [9.98, 18],
+      [9.6, 25],
+    ].flatMap(([db, etcd]) => [
+      run('nosql-db', null, 99),
+      run('nosql-db', 7000, db!),
+      run('etcd', null, 99),
+      run('etcd', 4000, etcd!),
+    ]);
+    const { halfLoadP99Ms, halfLoadP99Rounds } = halfLoadP99(results);
+    expect(halfLoadP99Rounds).toEqual({ 'nosql-db': [13.6, 9.98, 9.6], etcd: [20, 18, 25] });
+    expect(halfLoadP99Ms).toEqual({ 'nosql-db': 9.98, etcd: 20 });
+    const report: BenchReport = {
+      date: '2026-12-06T00:00:00.000Z',
+      machine: { cores: 2, cpu: 'x', memoryMb: 1024, node: 'v20' },
+      settings: {},
+      prefill: [],
+      results: results.map((r, i) => ({ ...r, round: 1 + Math.floor(i / 4) })),
+      ratios: {},
+      ratioRounds: {},
+      halfLoadP99Ms,
+      halfLoadP99Rounds,
+      restart: null,
+      notes: [],
+    };
+    const text = formatReport(report);
+    expect(text).toMatch(
+      /^nosql-db: p99 at half the maximum 9\.98 ms \(median of 3 rounds: 13\.6 9\.98 9\.60\)$/m,
+    );
+    expect(text).toMatch(
+      /^etcd: p99 at half the maximum 20\.0 ms \(median of 3 rounds: 20\.0 18\.0 25\.0\)$/m,
+    );
+  });
+});
 
 describe('nosqldb bench', () => {
   it('drives a started cluster and the baseline, and reports well-formed results', async () => {
@@ -152,6 +209,10 @@ describe('nosqldb bench', () => {
     expect(formatReport(report)).toMatch(
       new RegExp(`nosql-db @${half!.rate!.toLocaleString('en-US')}/s`),
     );
+    // The target's figure: the paced run's p99 (not the flat-out run's), summed up per system.
+    expect(report.halfLoadP99Rounds).toEqual({ 'nosql-db': [half!.latencyMs.p99] });
+    expect(report.halfLoadP99Ms['nosql-db']).toBe(half!.latencyMs.p99);
+    expect(formatReport(report)).toMatch(/^nosql-db: p99 at half the maximum [0-9.]+ ms$/m);
   });
 
   it('refuses a --url that accepts no connections before running, naming it and the reason', async () => {
