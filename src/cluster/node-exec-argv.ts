@@ -9,7 +9,8 @@
  * scheduled, which stretches the pause every request in the node waits through. Measured on the
  * 2-core benchmark machine (docs/BENCHMARKS.md, 2026-12-06 "garbage collection on the node's own
  * thread"): with `nosqldb bench --start --workload write --prefill --rate half`, write p99 at half
- * the maximum 9.3–9.6 ms against 12.2–16.9 ms, the same flat-out throughput.
+ * the maximum a median 10.0 ms in nine runs against 14.6 ms in six with V8's parallel collector,
+ * the same flat-out throughput.
  *
  * `NOSQLDB_NODE_EXEC_ARGV` adds flags after these (profiling: `--cpu-prof`, which NODE_OPTIONS
  * does not allow); `--no-single-threaded-gc` there gives V8's parallel collector back (a node
