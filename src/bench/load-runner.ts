@@ -110,6 +110,10 @@ export async function runLoad(options: RunOptions): Promise<RunResult> {
         intended = now;
       }
       if (intended >= endAt) return;
+      // Counted from the intended start, or from the send when the timer woke early (Node's
+      // timers run on the loop's cached millisecond clock, up to ~1 ms before `intended`): an
+      // early send must not shorten the latency it is charged. Whichever came first.
+      const from = Math.min(intended, now);
       const key = nextKey();
       if (key < 0) return;
       let kind = nextKind();
@@ -127,7 +131,7 @@ export async function runLoad(options: RunOptions): Promise<RunResult> {
       if (intended >= measureFrom && intended < endAt) {
         ops++;
         statuses[status] = (statuses[status] ?? 0) + 1;
-        if (label === null) histogram.record((done - intended) * 1000);
+        if (label === null) histogram.record((done - from) * 1000);
         else {
           errors[label] = (errors[label] ?? 0) + 1;
           errorCount++;

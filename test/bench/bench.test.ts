@@ -5,7 +5,8 @@ import { seededRandom } from '../../src/core/seeded-random.ts';
 import { halfLoadP99, runBench } from '../../src/bench/bench-run.ts';
 import type { BenchOptions } from '../../src/bench/bench-run.ts';
 import { formatReport, type BenchReport } from '../../src/bench/report.ts';
-import type { RunResult } from '../../src/bench/load-runner.ts';
+import { runLoad, type RunResult } from '../../src/bench/load-runner.ts';
+import type { BenchTarget } from '../../src/bench/target.ts';
 import { runBenchCommand } from '../../src/cli/bench-command.ts';
 import { assertReachable } from '../../src/bench/reachable.ts';
 import { createServer } from 'node:http';
@@ -130,6 +131,53 @@ describe('bench p99 at half the maximum', () => {
     expect(text).toMatch(
       /^etcd: p99 at half the maximum 20\.0 ms \(median of 3 rounds: 20\.0 18\.0 25\.0\)$/m,
     );
+  });
+});
+
+describe('bench paced latency', () => {
+  it('charges a paced request at least the time its answer took, even when the timer woke early', async () => {
+    // Every answer comes 5 ms after its request arrived, as closely as the server can: a timer
+    // to 4 ms, then polling the clock (a timer alone may wake early or late by a millisecond).
+    // Charged from an early send instead, latencies came out ~0.5 ms short of it.
+    const answerMs = 5;
+    const server = createServer((req, res) => {
+      const arrived = performance.now();
+      const answer = (): void => {
+        if (performance.now() - arrived < answerMs) setImmediate(answer);
+        else res.end('ok');
+      };
+      req.resume();
+      req.on('end', () => setTimeout(answer, answerMs - 1));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as AddressInfo).port;
+    const target: BenchTarget = {
+      name: 'slow',
+      urls: [`http://127.0.0.1:${port}`],
+      supports: () => true,
+      request: (_kind, key) => ({ method: 'GET', path: `/k/${key}`, headers: {}, body: null }),
+      outcome: (_kind, _key, status) => (status === 200 ? null : `HTTP_${status}`),
+    };
+    try {
+      const result = await runLoad({
+        target,
+        workload: 'read',
+        connections: 4,
+        durationMs: 600,
+        warmupMs: 100,
+        keys: 10,
+        distribution: 'uniform',
+        seed: 3,
+        rate: 200,
+        requestTimeoutMs: 2000,
+      });
+      expect(result.ok).toBeGreaterThan(50);
+      // Nearest-rank percentiles sit within the histogram's 0.8% bucket error.
+      expect(result.latencyMs.p50).toBeGreaterThanOrEqual(answerMs * 0.99);
+      expect(result.latencyMs.mean).toBeGreaterThanOrEqual(answerMs * 0.99);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });
 
