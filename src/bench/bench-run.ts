@@ -89,9 +89,7 @@ export async function runBench(options: BenchOptions, out: BenchOutput): Promise
       (ratioRounds[name] ??= []).push(ratio);
     restart = r.restart ?? restart;
   }
-  const ratios = Object.fromEntries(
-    Object.entries(ratioRounds).map(([name, list]) => [name, median(list)]),
-  );
+  const ratios = medians(ratioRounds);
   const { halfLoadP99Ms, halfLoadP99Rounds } =
     options.rate === 'half' ? halfLoadP99(results) : { halfLoadP99Ms: {}, halfLoadP99Rounds: {} };
   return {
@@ -149,10 +147,12 @@ export function halfLoadP99(results: readonly RunResult[]): {
   const halfLoadP99Rounds: Record<string, number[]> = {};
   for (const r of results)
     if (r.rate !== null) (halfLoadP99Rounds[r.target] ??= []).push(r.latencyMs.p99);
-  const halfLoadP99Ms = Object.fromEntries(
-    Object.entries(halfLoadP99Rounds).map(([name, list]) => [name, median(list)]),
-  );
-  return { halfLoadP99Ms, halfLoadP99Rounds };
+  return { halfLoadP99Ms: medians(halfLoadP99Rounds), halfLoadP99Rounds };
+}
+
+/** Each system's median of its rounds. */
+function medians(rounds: Record<string, number[]>): Record<string, number> {
+  return Object.fromEntries(Object.entries(rounds).map(([name, list]) => [name, median(list)]));
 }
 
 function median(values: readonly number[]): number {

@@ -67,19 +67,14 @@ export function formatReport(report: BenchReport): string {
   }
   lines.push('');
   lines.push(table(report.results, name));
+  const ratioText = (x: number): string => `${x.toFixed(2)}x`;
   for (const [other, ratio] of Object.entries(report.ratios)) {
-    const each = report.ratioRounds[other] ?? [];
-    const spread =
-      each.length > 1
-        ? ` (median of ${each.length} rounds: ${each.map((x) => `${x.toFixed(2)}x`).join(' ')})`
-        : '';
-    lines.push(`nosql-db / ${other}: ${ratio.toFixed(2)}x throughput${spread}`);
+    const each = roundsText(report.ratioRounds[other], ratioText);
+    lines.push(`nosql-db / ${other}: ${ratioText(ratio)} throughput${each}`);
   }
   for (const [target, p99] of Object.entries(report.halfLoadP99Ms)) {
-    const each = report.halfLoadP99Rounds[target] ?? [];
-    const spread =
-      each.length > 1 ? ` (median of ${each.length} rounds: ${each.map(fmtMs).join(' ')})` : '';
-    lines.push(`${target}: p99 at half the maximum ${fmtMs(p99)} ms${spread}`);
+    const each = roundsText(report.halfLoadP99Rounds[target], fmtMs);
+    lines.push(`${target}: p99 at half the maximum ${fmtMs(p99)} ms${each}`);
   }
   for (const r of report.results)
     if (Object.keys(r.errors).length > 0) lines.push(`errors ${name(r)}:${errorText(r.errors)}`);
@@ -141,6 +136,13 @@ function errorText(errors: Record<string, number>): string {
 
 function fmtInt(n: number): string {
   return Math.round(n).toLocaleString('en-US');
+}
+
+/** ` (median of N rounds: a b c)` when there was more than one round, else nothing. */
+function roundsText(each: readonly number[] | undefined, fmt: (x: number) => string): string {
+  return each !== undefined && each.length > 1
+    ? ` (median of ${each.length} rounds: ${each.map(fmt).join(' ')})`
+    : '';
 }
 
 function fmtMs(n: number): string {

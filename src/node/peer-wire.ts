@@ -1,5 +1,6 @@
 import { BINARY_PAYLOAD_MARK, FrameError, FRAME_HEADER_BYTES } from '../transport/frame-codec.ts';
 import type { PeerMessage } from './peer-messages.ts';
+import { isWellFormed } from '../storage/validate-ops.ts';
 
 /**
  * Fixed binary layouts for the four messages on every client request's path: `get`, `get-r`,
@@ -43,8 +44,6 @@ const BODY_AT = FLAGS_AT + 1;
 const ID_MAX = 2 ** 48 - 1;
 const KEY_BYTES_MAX = 0xffff;
 const HINT_BYTES_MAX = 0xff;
-
-type WellFormed = string & { isWellFormed(): boolean };
 
 /**
  * The whole frame (length prefix included) of `m` in its binary layout, or null when `m` is not
@@ -160,7 +159,7 @@ function isWireId(id: number): boolean {
 
 /** UTF-8 bytes of `text`, or -1 when it cannot travel: over `max`, or not well-formed UTF-16. */
 function utf8Length(text: string, max: number): number {
-  if (!(text as WellFormed).isWellFormed()) return -1;
+  if (!isWellFormed(text)) return -1;
   const bytes = Buffer.byteLength(text);
   return bytes <= max ? bytes : -1;
 }

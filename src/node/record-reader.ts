@@ -15,6 +15,11 @@ import {
   type LengthForms,
 } from './msgpack-lengths.ts';
 
+/** Content types are short header values; longer ones are refused at the edge. */
+export const CONTENT_TYPE_CHARS_MAX = 256;
+/** Siblings a record may carry on the wire or disk (SIBLINGS_MAX bounds what writes create). */
+export const SIBLINGS_ON_WIRE_MAX = 10_000;
+
 /**
  * A direct reader for the one msgpack shape a plain record has (record-codec.ts):
  *   { c: context, s: [[actor, counter, seen, value, contentType, deleted, writtenAtMs], …] }
@@ -30,11 +35,6 @@ import {
  * exactly as before. So for any bytes this gives either undefined or the record the generic path
  * gives (property-tested against it in test/node/record-reader.test.ts).
  */
-/** Content types are short header values; longer ones are refused at the edge. */
-export const CONTENT_TYPE_CHARS_MAX = 256;
-/** Siblings a record may carry on the wire or disk (SIBLINGS_MAX bounds what writes create). */
-export const SIBLINGS_ON_WIRE_MAX = 10_000;
-
 export function readRecord(bytes: Uint8Array): VersionedRecord | undefined {
   src = bytes;
   pos = 0;
@@ -64,13 +64,13 @@ let pos = 0;
 
 function sibling(context: VersionVector): Sibling {
   if (length(ARRAY_LENGTH) !== 7) throw notThisShape;
-  const actor = actorText();
+  const actor = cachedText(actors, true);
   const counter = number();
   if (!Number.isSafeInteger(counter) || counter < 1) throw notThisShape;
   if ((context[actor] ?? 0) < counter) throw notThisShape;
   const seen = vector();
   const value = bin();
-  const contentType = contentTypeText();
+  const contentType = cachedText(contentTypes, false);
   if (contentType.length > CONTENT_TYPE_CHARS_MAX) throw notThisShape;
   const deleted = bool();
   const writtenAtMs = number();
@@ -84,7 +84,7 @@ function vector(): VersionVector {
   if (n > VECTOR_ACTORS_MAX) throw notThisShape;
   const out = newVector();
   for (let i = 0; i < n; i++) {
-    const actor = actorText();
+    const actor = cachedText(actors, true);
     const counter = number();
     if (!Number.isInteger(counter) || counter < 0 || counter > COUNTER_MAX) throw notThisShape;
     // (msgpackr keeps the last of two equal keys; rare enough to leave to it.)
@@ -153,30 +153,20 @@ function bin(): Uint8Array {
   return out;
 }
 
-/** An actor: a node id, from the cache of ids already checked with `isNodeId`. */
-function actorText(): string {
+/**
+ * A string from `cache` when it holds one with the next bytes, else read and kept; `nodeId`:
+ * it must be a node id (an actor), checked once when first read.
+ */
+function cachedText(cache: TextCache, nodeId: boolean): string {
   const n = length(STR_LENGTH);
-  const found = actors.find(src, pos, n);
-  if (found !== undefined) {
-    pos += n;
-    return found;
-  }
-  const id = ascii(n);
-  if (!isNodeId(id)) throw notThisShape;
-  actors.remember(id);
-  return id;
-}
-
-/** A content type, from the cache when it holds one with these bytes. */
-function contentTypeText(): string {
-  const n = length(STR_LENGTH);
-  const found = contentTypes.find(src, pos, n);
+  const found = cache.find(src, pos, n);
   if (found !== undefined) {
     pos += n;
     return found;
   }
   const s = ascii(n);
-  contentTypes.remember(s);
+  if (nodeId && !isNodeId(s)) throw notThisShape;
+  cache.remember(s);
   return s;
 }
 

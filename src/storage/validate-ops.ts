@@ -18,23 +18,17 @@ export function validateOps(ops: readonly WriteOp[]): void {
 /** Keys are well-formed, non-empty UTF-8 of at most `keyBytesMax` bytes. */
 export function validateKey(key: string): void {
   if (key.length === 0) throw new RangeError('storage: empty key');
-  if (!wellFormed(key)) throw new RangeError('storage: key is not well-formed Unicode');
+  if (!isWellFormed(key)) throw new RangeError('storage: key is not well-formed Unicode');
   // UTF-16 length bounds the UTF-8 length from below and 3x from above; measure only when needed.
   if (key.length * 3 > keyBytesMax && Buffer.byteLength(key, 'utf8') > keyBytesMax) {
     throw new RangeError(`storage: key longer than ${keyBytesMax} bytes`);
   }
 }
 
-/** No lone surrogate (`String.prototype.isWellFormed`, which TypeScript's lib here lacks). */
-function wellFormed(text: string): boolean {
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c < 0xd800 || c > 0xdfff) continue;
-    // A high surrogate followed by a low one is a pair; anything else is lone.
-    if (c > 0xdbff || i + 1 >= text.length) return false;
-    const next = text.charCodeAt(i + 1);
-    if (next < 0xdc00 || next > 0xdfff) return false;
-    i++;
-  }
-  return true;
+/**
+ * No lone surrogate: `String.prototype.isWellFormed` (Node 20), which TypeScript's lib here does
+ * not declare. Shared with the peer wire (peer-wire.ts), which refuses the same texts.
+ */
+export function isWellFormed(text: string): boolean {
+  return (text as string & { isWellFormed(): boolean }).isWellFormed();
 }

@@ -127,11 +127,12 @@ describe('[SIM-CHECK] checkers on hand-written histories', () => {
     expect(kinds).toContain('lost-write');
   });
 
-  it('false-sibling: two versions side by side where one writer had seen the other', () => {
+  /** Writes a then b (b with `bContext`), then a final read showing both as siblings. */
+  const bothShownAsSiblings = (bContext: Record<string, number> | null): HistoryOp[] => {
     seq = 0;
-    const h = [
+    return [
       op({ f: 'put', key: 'k', value: 'a', w: 2, context: null, dot: 'n1:1' }),
-      op({ f: 'put', key: 'k', value: 'b', w: 2, context: { n1: 1 }, dot: 'n2:1' }),
+      op({ f: 'put', key: 'k', value: 'b', w: 2, context: bContext, dot: 'n2:1' }),
       op({
         process: 'final',
         f: 'read',
@@ -140,23 +141,15 @@ describe('[SIM-CHECK] checkers on hand-written histories', () => {
         result: rec({ n1: 1, n2: 1 }, ['n1:1', 'a'], ['n2:1', 'b']),
       }),
     ];
-    expect(checkHistory(h, opts).violations.map((v) => v.kind)).toEqual(['false-sibling']);
+  };
+
+  it('false-sibling: two versions side by side where one writer had seen the other', () => {
+    const kinds = checkHistory(bothShownAsSiblings({ n1: 1 }), opts).violations.map((v) => v.kind);
+    expect(kinds).toEqual(['false-sibling']);
   });
 
   it('concurrent blind writes may be siblings', () => {
-    seq = 0;
-    const h = [
-      op({ f: 'put', key: 'k', value: 'a', w: 2, context: null, dot: 'n1:1' }),
-      op({ f: 'put', key: 'k', value: 'b', w: 2, context: null, dot: 'n2:1' }),
-      op({
-        process: 'final',
-        f: 'read',
-        key: 'k',
-        r: 3,
-        result: rec({ n1: 1, n2: 1 }, ['n1:1', 'a'], ['n2:1', 'b']),
-      }),
-    ];
-    expect(checkHistory(h, opts).violations).toEqual([]);
+    expect(checkHistory(bothShownAsSiblings(null), opts).violations).toEqual([]);
   });
 
   it('divergence: replicas that differ after the final heal', () => {
